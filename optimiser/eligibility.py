@@ -1,0 +1,142 @@
+"""Eligible (patient, service, day) triples and their costs, built vectorised.
+
+A triple is a decision variable x[p, s, d] of the model. It exists only
+where rules 1-4 hold, and where the patient alone would not already break
+rule 5 or 7 (use(p) <= Cap(s, d); every item needed is in stock by day d):
+dropping those triples changes no feasible plan.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .costs import placement_cost
+from .rules import (
+    admits_on_day,
+    cumulative_capacity,
+    cumulative_stock,
+    equipment_needs,
+    needs_met,
+    pathway_matches,
+    reach_table,
+    with_attributes,
+)
+from .snapshot import Snapshot
+
+TOLERANCE = 1e-9
+
+
+def eligible_pairs(snapshot: Snapshot) -> pd.DataFrame:
+    """(patient, service, minutes) where rules 1-3 hold: pathway, needs and reach."""
+    patients = snapshot.patients
+    reach = reach_table(snapshot)
+    reach["pathway"] = snapshot.services["pathway"].to_numpy()[reach["service"].to_numpy()]
+    homes = pd.DataFrame(
+        {"patient": np.arange(len(patients)), "locality": patients["locality"], "pathway": patients["pathway"]}
+    )
+    pairs = homes.merge(reach, on=["locality", "pathway"])[["patient", "service", "minutes"]]
+    attributes = with_attributes(snapshot, pairs)
+    within = pairs["minutes"].to_numpy() <= patients["max_travel"].to_numpy()[pairs["patient"].to_numpy()] + TOLERANCE
+    keep = pathway_matches(attributes) & needs_met(attributes) & within
+    return pairs[keep].sort_values(["patient", "service"], kind="stable").reset_index(drop=True)
+
+
+def equipment_ready_day(snapshot: Snapshot) -> np.ndarray:
+    """First day by which every item a pathway-1 patient needs is in stock at their
+    store (0 if none needed; D, i.e. never, if an item is never stocked or there
+    is no store)."""
+    horizon = snapshot.horizon
+    ready = np.zeros(len(snapshot.patients), dtype=np.int64)
+    needs = equipment_needs(snapshot)
+    if needs.empty:
+        return ready
+    _, stock = cumulative_stock(snapshot)
+    keys = needs["key"].to_numpy()
+    first_day = np.full(len(needs), horizon, dtype=np.int64)
+    known = keys >= 0
+    if known.any():
+        in_stock = stock[keys[known]] >= 1 - TOLERANCE
+        first_day[known] = np.where(in_stock.any(axis=1), in_stock.argmax(axis=1), horizon)
+    np.maximum.at(ready, needs["patient"].to_numpy(), first_day)
+    return ready
+
+
+def off_preference(snapshot: Snapshot, patient: np.ndarray, service: np.ndarray) -> np.ndarray:
+    """True where patient p lists preferred services and service s is not one of them."""
+    patients = snapshot.patients
+    lists = patients["preferred_services"]
+    has_list = lists.map(len).to_numpy() > 0
+    preferred = pd.DataFrame({"patient": np.arange(len(patients)), "service_id": lists}).explode("service_id").dropna()
+    service_index = pd.Series(np.arange(len(snapshot.services)), index=snapshot.services["service_id"])
+    preferred_codes = preferred["patient"].to_numpy(dtype=np.int64) * len(snapshot.services) + service_index.loc[
+        preferred["service_id"]
+    ].to_numpy(dtype=np.int64)
+    codes = np.asarray(patient, dtype=np.int64) * len(snapshot.services) + np.asarray(service, dtype=np.int64)
+    return has_list[patient] & ~np.isin(codes, preferred_codes)
+
+
+def eligible_triples(snapshot: Snapshot, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The model's variables: one row per eligible (patient, service, day).
+
+    Columns: ``patient``, ``service``, ``day``, ``minutes``, ``use``, ``cost``.
+    Days run from e(p) to D - 1; weekend days are dropped where the service
+    takes no weekend admissions (rule 4); triples where use(p) > Cap(s, d) or
+    an item is not yet in stock are dropped (the patient alone breaks rule 5
+    or 7 there). A pinned patient keeps only the pinned triple.
+    """
+    if pairs is None:
+        pairs = eligible_pairs(snapshot)
+    patients = snapshot.patients
+    horizon = snapshot.horizon
+    earliest = patients["earliest_day"].to_numpy()
+    start = np.maximum(earliest, equipment_ready_day(snapshot))[pairs["patient"].to_numpy()]
+    counts = np.maximum(horizon - start, 0)
+    row = np.repeat(np.arange(len(pairs)), counts)
+    offsets = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
+    triples = pairs.iloc[row].reset_index(drop=True)
+    triples["day"] = (start[row] + offsets).astype(np.int64)
+    p = triples["patient"].to_numpy()
+    s = triples["service"].to_numpy()
+    d = triples["day"].to_numpy()
+    triples["use"] = patients["use"].to_numpy()[p]
+    keep = admits_on_day(snapshot, s, d)
+    keep &= triples["use"].to_numpy() <= cumulative_capacity(snapshot)[s, d] + TOLERANCE
+    triples = triples[keep]
+    triples = _keep_pinned_only(snapshot, triples)
+    p = triples["patient"].to_numpy()
+    s = triples["service"].to_numpy()
+    triples["cost"] = placement_cost(
+        patients["priority"].to_numpy()[p],
+        patients["ready_day"].to_numpy()[p],
+        triples["day"].to_numpy(),
+        triples["minutes"].to_numpy(),
+        patients["pathway"].to_numpy()[p],
+        off_preference(snapshot, p, s),
+        snapshot.weights,
+    )
+    return triples.reset_index(drop=True)
+
+
+def pinned_triples(snapshot: Snapshot) -> pd.DataFrame:
+    """Pinned rows as integer (patient, service, day)."""
+    pinned = snapshot.pinned
+    patient_index = pd.Series(np.arange(len(snapshot.patients)), index=snapshot.patients["patient_id"])
+    service_index = pd.Series(np.arange(len(snapshot.services)), index=snapshot.services["service_id"])
+    return pd.DataFrame(
+        {
+            "patient": patient_index.loc[pinned["patient_id"]].to_numpy(dtype=np.int64),
+            "service": service_index.loc[pinned["service_id"]].to_numpy(dtype=np.int64),
+            "day": snapshot.day_of(pinned["date"]).astype(np.int64),
+        }
+    )
+
+
+def _keep_pinned_only(snapshot: Snapshot, triples: pd.DataFrame) -> pd.DataFrame:
+    if snapshot.pinned.empty:
+        return triples
+    pinned = pinned_triples(snapshot)
+    is_pinned_patient = np.isin(triples["patient"].to_numpy(), pinned["patient"].to_numpy())
+    matched = triples.merge(pinned, on=["patient", "service", "day"], how="left", indicator=True)["_merge"].to_numpy()
+    keep = ~is_pinned_patient | (matched == "both")
+    return triples[keep]

@@ -1,0 +1,170 @@
+"""Why each unplaced patient is unplaced, in plain words.
+
+The first cause that applies, in this order:
+``no_eligible_service`` (rules 1-3 leave no service; which need or reach rule
+excludes the candidates), ``horizon`` (earliest start past the horizon),
+``equipment`` (an item is never in stock, or all units are taken),
+``capacity`` (every eligible service is full), ``admissions`` (daily
+admission limits), ``cost`` (placing would cost more than waiting).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .eligibility import eligible_pairs, equipment_ready_day
+from .formulation import Formulation
+from .rules import cumulative_capacity, cumulative_stock, equipment_needs, reach_table, unmet_needs, with_attributes
+
+TOLERANCE = 1e-9
+
+
+def _suffix_min(values: np.ndarray) -> np.ndarray:
+    return np.minimum.accumulate(values[..., ::-1], axis=-1)[..., ::-1]
+
+
+def _names(ids, most: int = 3) -> str:
+    ids = list(ids)
+    shown = ", ".join(ids[:most])
+    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
+
+
+def unplaced_reasons(formulation: Formulation, x: np.ndarray) -> pd.DataFrame:
+    """One row per unplaced patient: ``patient`` (index), ``patient_id``, ``cause``, ``reason``."""
+    snapshot = formulation.snapshot
+    patients, services = snapshot.patients, snapshot.services
+    variables = formulation.variables
+    chosen = x > 0.5
+    placed = np.zeros(len(patients), dtype=bool)
+    placed[variables["patient"].to_numpy()[chosen]] = True
+    unplaced = np.flatnonzero(~placed)
+    if len(unplaced) == 0:
+        return pd.DataFrame({"patient": [], "patient_id": [], "cause": [], "reason": []})
+
+    pairs = eligible_pairs(snapshot)
+    has_pair = np.zeros(len(patients), dtype=bool)
+    has_pair[pairs["patient"].to_numpy()] = True
+    equipment_day = equipment_ready_day(snapshot)
+    has_triple = np.zeros(len(patients), dtype=bool)
+    has_triple[variables["patient"].to_numpy()] = True
+    horizon = snapshot.horizon
+    usage = _usage(formulation, chosen)
+    needs = equipment_needs(snapshot)
+
+    causes, reasons = [], []
+    for p in unplaced:
+        if not has_pair[p]:
+            cause, reason = "no_eligible_service", _no_service_reason(snapshot, p)
+        elif patients["earliest_day"].iat[p] >= horizon:
+            start = snapshot.date_of([patients["earliest_day"].iat[p]])[0]
+            cause, reason = "horizon", f"horizon: earliest start {start} is past the horizon ({horizon} days)"
+        elif equipment_day[p] >= horizon:
+            cause, reason = "equipment", _missing_equipment_reason(snapshot, needs, p)
+        elif not has_triple[p]:
+            cause, reason = _no_triple_reason(snapshot, pairs, p)
+        else:
+            cause, reason = _crowded_out_reason(formulation, usage, needs, p)
+        causes.append(cause)
+        reasons.append(reason)
+    return pd.DataFrame(
+        {"patient": unplaced, "patient_id": patients["patient_id"].to_numpy()[unplaced], "cause": causes, "reason": reasons}
+    )
+
+
+def _no_service_reason(snapshot, p: int) -> str:
+    patients, services = snapshot.patients, snapshot.services
+    pathway = patients["pathway"].iat[p]
+    candidates = np.flatnonzero(services["pathway"].to_numpy() == pathway)
+    if len(candidates) == 0:
+        return f"no eligible service: the snapshot has no pathway-{pathway} service"
+    reach = reach_table(snapshot)
+    reach = reach[(reach["locality"] == patients["locality"].iat[p]) & reach["service"].isin(candidates)]
+    within = reach[reach["minutes"] <= patients["max_travel"].iat[p] + TOLERANCE]["service"].to_numpy()
+    out_of_reach = len(candidates) - len(within)
+    parts = []
+    if out_of_reach:
+        if pathway == 1:
+            parts.append(f"{out_of_reach} of {len(candidates)} pathway-1 services do not cover locality {patients['locality'].iat[p]}")
+        else:
+            parts.append(
+                f"{out_of_reach} of {len(candidates)} pathway-{pathway} services are beyond reach "
+                f"(over {patients['max_travel'].iat[p]:g} min or no travel time)"
+            )
+    if len(within):
+        pairs = with_attributes(snapshot, pd.DataFrame({"patient": np.full(len(within), p), "service": within}))
+        lacking = [f"{int(mask.sum())} lack {need.replace('_', '-')}" for need, mask in unmet_needs(pairs).items() if mask.any()]
+        parts.append(f"of the {len(within)} within reach, " + ", ".join(lacking))
+    return "no eligible service: " + "; ".join(parts)
+
+
+def _missing_equipment_reason(snapshot, needs: pd.DataFrame, p: int) -> str:
+    store = snapshot.patients["store"].iat[p]
+    mine = needs[needs["patient"] == p]
+    if store == "":
+        return f"equipment: needs {_names(mine['item'])} but locality {snapshot.patients['locality'].iat[p]} has no equipment store"
+    keys, stock = cumulative_stock(snapshot)
+    missing = [item for item, key in zip(mine["item"], mine["key"]) if key < 0 or stock[key, -1] < 1 - TOLERANCE]
+    return f"equipment: {_names(missing)} not in stock at store {store} within the horizon"
+
+
+def _no_triple_reason(snapshot, pairs: pd.DataFrame, p: int) -> tuple[str, str]:
+    services = pairs.loc[pairs["patient"] == p, "service"].to_numpy()
+    use = snapshot.patients["use"].iat[p]
+    most = cumulative_capacity(snapshot)[services, -1]
+    ids = snapshot.services["service_id"].to_numpy()[services]
+    if (most < use - TOLERANCE).all():
+        unit = "carer-hours a day" if snapshot.patients["pathway"].iat[p] == 1 else "bed"
+        return "capacity", (
+            f"capacity: needs {use:g} {unit}; eligible services {_names(ids)} have at most {most.max():g} free in the horizon"
+        )
+    return "horizon", "horizon: no eligible service admits on a day the patient can start within the horizon"
+
+
+def _usage(formulation: Formulation, chosen: np.ndarray) -> dict:
+    """What the plan uses: cumulative capacity slack, admissions, equipment slack."""
+    snapshot = formulation.snapshot
+    variables = formulation.variables[chosen]
+    s, d, use = variables["service"].to_numpy(), variables["day"].to_numpy(), variables["use"].to_numpy()
+    used = np.zeros((len(snapshot.services), snapshot.horizon))
+    np.add.at(used, (s, d), use)
+    admitted = np.zeros_like(used)
+    np.add.at(admitted, (s, d), 1)
+    _, stock = cumulative_stock(snapshot)
+    taken = np.zeros_like(stock)
+    needs = equipment_needs(snapshot)
+    needs = needs[needs["key"] >= 0]
+    start = pd.DataFrame({"patient": variables["patient"].to_numpy(), "day": d}).merge(needs, on="patient")
+    np.add.at(taken, (start["key"].to_numpy(), start["day"].to_numpy()), 1)
+    limit = np.nan_to_num(snapshot.services["max_admissions_per_day"].to_numpy(dtype=float), nan=np.inf)
+    return {
+        "capacity_floor": _suffix_min(cumulative_capacity(snapshot) - np.cumsum(used, axis=1)),
+        "admissions_left": limit[:, None] - admitted,
+        "stock_floor": _suffix_min(stock - np.cumsum(taken, axis=1)),
+    }
+
+
+def _crowded_out_reason(formulation: Formulation, usage: dict, needs: pd.DataFrame, p: int) -> tuple[str, str]:
+    snapshot = formulation.snapshot
+    variables = formulation.variables
+    mine = variables[variables["patient"].to_numpy() == p]
+    s, d, use = mine["service"].to_numpy(), mine["day"].to_numpy(), mine["use"].to_numpy()
+    fits = usage["capacity_floor"][s, d] >= use - TOLERANCE
+    admits = usage["admissions_left"][s, d] >= 1 - TOLERANCE
+    keys = needs.loc[(needs["patient"] == p) & (needs["key"] >= 0), ["key", "item"]]
+    stocked = np.ones(len(mine), dtype=bool)
+    short_items = []
+    for key, item in zip(keys["key"], keys["item"]):
+        ok = usage["stock_floor"][key, d] >= 1 - TOLERANCE
+        if not ok.all():
+            short_items.append(item)
+        stocked &= ok
+    ids = snapshot.services["service_id"].to_numpy()
+    if (fits & admits & stocked).any():
+        return "cost", "cost: placing this patient would cost more than waiting past the horizon (travel and preference weights)"
+    if (fits & admits).any():
+        store = snapshot.patients["store"].iat[p]
+        return "equipment", f"equipment: all {_names(short_items)} at store {store} are taken by other placements within the horizon"
+    if fits.any():
+        return "admissions", f"admissions: daily admission limits of {_names(np.unique(ids[s[fits]]))} are reached on the days there is room"
+    return "capacity", f"capacity: eligible services {_names(np.unique(ids[s]))} are full through the horizon"

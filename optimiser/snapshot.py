@@ -1,0 +1,143 @@
+"""A snapshot: today's discharge-ready patients and capacity (contract section 2).
+
+``load_snapshot(folder)`` reads every file, checks everything, and either
+returns a :class:`Snapshot` whose tables are typed and cross-referenced, or
+raises :class:`~optimiser.problems.SnapshotError` listing every problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from .problems import ProblemList, SnapshotError
+from .reading import read_settings, read_table
+
+
+@dataclass
+class Snapshot:
+    """Typed tables of one snapshot.
+
+    Row order is the file order; the model refers to patients and services
+    by their position (``patient`` / ``service`` index) in these tables.
+    Derived patient columns (added by :func:`prepare`): ``ready_day`` (r),
+    ``earliest_day`` (e(p)), ``use`` (care_hours x carers on pathway 1, else
+    1), ``max_travel`` and ``store`` (the locality's equipment store, or "").
+    """
+
+    settings: schema.Settings
+    patients: pd.DataFrame
+    services: pd.DataFrame
+    capacity: pd.DataFrame
+    localities: pd.DataFrame
+    coverage: pd.DataFrame
+    travel: pd.DataFrame
+    equipment: pd.DataFrame
+    pinned: pd.DataFrame
+    source: Path | None = None
+
+    @property
+    def snapshot_date(self) -> dt.date:
+        return self.settings.snapshot_date
+
+    @property
+    def horizon(self) -> int:
+        return self.settings.horizon_days
+
+    @property
+    def weights(self) -> schema.Weights:
+        return self.settings.weights
+
+    def day_of(self, dates: pd.Series) -> np.ndarray:
+        """Day index of each date: (date - snapshot_date).days (float, NaN where no date)."""
+        origin = pd.Timestamp(self.snapshot_date)
+        return ((pd.to_datetime(dates) - origin) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+
+    def date_of(self, days) -> pd.Series:
+        """ISO date string of each day index."""
+        origin = pd.Timestamp(self.snapshot_date)
+        return (origin + pd.to_timedelta(np.asarray(days), unit="D")).strftime("%Y-%m-%d")
+
+    def weekday_of_day(self) -> np.ndarray:
+        """Weekday (Monday = 0) of each day of the horizon."""
+        return (self.snapshot_date.weekday() + np.arange(self.horizon)) % 7
+
+    def summary(self) -> dict:
+        """What was loaded: counts by pathway, localities, stores, horizon."""
+        patients = self.patients
+        capacity = self.capacity.merge(self.services[["service_id", "pathway"]], on="service_id")
+        capacity = capacity[self.day_of(capacity["date"]) < self.horizon]
+        by_pathway = {}
+        for pathway in (1, 2, 3):
+            by_pathway[pathway] = {
+                "patients": int((patients["pathway"] == pathway).sum()),
+                "services": int((self.services["pathway"] == pathway).sum()),
+                "capacity": float(capacity.loc[capacity["pathway"] == pathway, "amount"].sum()),
+            }
+        stores = sorted(set(self.localities["equipment_store"]) - {""})
+        return {
+            "snapshot_date": self.snapshot_date.isoformat(),
+            "horizon_days": self.horizon,
+            "patients": len(patients),
+            "services": len(self.services),
+            "localities": len(self.localities),
+            "equipment_stores": len(stores),
+            "pinned": len(self.pinned),
+            "by_pathway": by_pathway,
+        }
+
+
+def load_snapshot(folder: str | Path) -> Snapshot:
+    """Read and check a snapshot folder; raise SnapshotError listing every problem."""
+    folder = Path(folder)
+    problems = ProblemList()
+    if not folder.is_dir():
+        problems.add(str(folder), None, None, None, "is not a folder; give the snapshot folder")
+        raise SnapshotError(problems)
+    settings = read_settings(folder, problems)
+    tables = {table.file: read_table(folder, table, problems) for table in schema.TABLES}
+    if settings is None or any(frame is None for frame in tables.values()):
+        raise SnapshotError(problems)
+    snapshot = Snapshot(
+        settings=settings,
+        patients=tables["patients.csv"],
+        services=tables["services.csv"],
+        capacity=tables["capacity.csv"],
+        localities=tables["localities.csv"],
+        coverage=tables["coverage.csv"],
+        travel=tables["travel.csv"],
+        equipment=tables["equipment.csv"],
+        pinned=tables["pinned.csv"],
+        source=folder,
+    )
+    from .validation import check_snapshot  # validation needs the Snapshot type
+
+    check_snapshot(snapshot, problems)
+    if problems:
+        raise SnapshotError(problems)
+    return snapshot
+
+
+def prepare(snapshot: Snapshot) -> None:
+    """Add the derived patient columns the model and checks use (in place)."""
+    patients = snapshot.patients
+    weights = snapshot.weights
+    ready = snapshot.day_of(patients["ready_date"])
+    earliest = snapshot.day_of(patients["earliest_date"])
+    patients["ready_day"] = ready.astype(np.int64)
+    patients["earliest_day"] = np.fmax(np.fmax(ready, np.nan_to_num(earliest, nan=0.0)), 0.0).astype(np.int64)
+    pathway_one = (patients["pathway"] == 1).to_numpy()
+    care = np.nan_to_num(patients["care_hours"].to_numpy(dtype=float), nan=0.0)
+    carers = patients["carers"].to_numpy(dtype=float)
+    patients["use"] = np.where(pathway_one, care * carers, 1.0)
+    patients["max_travel"] = patients["max_travel_minutes"].fillna(weights.max_travel_minutes).astype(float)
+    store_of = dict(zip(snapshot.localities["locality_id"], snapshot.localities["equipment_store"]))
+    patients["store"] = patients["locality"].map(store_of).fillna("")
+    for column in ("pathway", "priority", "carers"):
+        patients[column] = patients[column].astype(np.int64)
+    snapshot.services["pathway"] = snapshot.services["pathway"].astype(np.int64)

@@ -1,0 +1,125 @@
+"""HiGHS route (highspy): the Formulation passed as one column-wise LP with integrality.
+
+HiGHS runs in its own thread (highspy's startSolve) so that Ctrl-C cancels the
+solve and the best plan found so far is still reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+
+import numpy as np
+
+from ..formulation import Formulation
+from .result import SolveResult, Status
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Silence C-level stdout (HiGHS prints a banner when a Highs object is made)."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no real stdout (e.g. under a test runner capture)
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def solve_highs(
+    formulation: Formulation,
+    time_limit: float | None = None,
+    threads: int = 1,
+    mip_gap: float = 1e-6,
+    seed: int = 0,
+    warm_start: np.ndarray | None = None,
+    log: bool = False,
+) -> SolveResult:
+    """Solve with HiGHS; status optimal, feasible (a limit or Ctrl-C stopped it) or error."""
+    import highspy
+
+    started = time.perf_counter()
+    n = formulation.num_variables
+    matrix, upper = formulation.matrix()
+    with _quiet_stdout():
+        highs = highspy.Highs()
+    highs.setOptionValue("output_flag", bool(log))
+    highs.setOptionValue("threads", int(threads))
+    highs.setOptionValue("random_seed", int(seed))
+    highs.setOptionValue("mip_rel_gap", float(mip_gap))
+    highs.setOptionValue("mip_abs_gap", 1e-9)
+    if time_limit is not None:
+        highs.setOptionValue("time_limit", float(time_limit))
+    if n == 0:
+        return SolveResult(Status.OPTIMAL, np.zeros(0), formulation.constant, formulation.constant, "highs",
+                           time.perf_counter() - started)
+
+    columns = matrix.tocsc()
+    lp = highspy.HighsLp()
+    lp.num_col_ = n
+    lp.num_row_ = matrix.shape[0]
+    lp.col_cost_ = formulation.objective.astype(float)
+    lp.col_lower_ = formulation.lower.astype(float)
+    lp.col_upper_ = np.ones(n)
+    lp.row_lower_ = np.full(matrix.shape[0], -highspy.kHighsInf)
+    lp.row_upper_ = upper.astype(float)
+    lp.offset_ = float(formulation.constant)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = columns.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = columns.indices.astype(np.int32)
+    lp.a_matrix_.value_ = columns.data.astype(float)
+    lp.integrality_ = np.full(n, highspy.HighsVarType.kInteger)
+    highs.passModel(lp)
+    if warm_start is not None:
+        solution = highspy.HighsSolution()
+        solution.col_value = np.asarray(warm_start, dtype=float).tolist()
+        solution.value_valid = True
+        highs.setSolution(solution)
+
+    interrupted = _run(highs)
+    status = highs.getModelStatus()
+    info = highs.getInfo()
+    seconds = time.perf_counter() - started
+    has_plan = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    x = np.round(np.asarray(highs.getSolution().col_value)) if has_plan else None
+    objective = formulation.value(x) if has_plan else float("inf")
+    bound = float(info.mip_dual_bound)
+    if not np.isfinite(bound):
+        bound = float("-inf")
+    if status == highspy.HighsModelStatus.kOptimal and has_plan:
+        ours = Status.OPTIMAL
+    elif has_plan:
+        ours = Status.FEASIBLE
+    else:
+        ours = Status.ERROR
+    message = "interrupted" if interrupted else highs.modelStatusToString(status)
+    return SolveResult(
+        ours, x, objective, min(bound, objective) if has_plan else bound, "highs", seconds, message,
+        {"nodes": int(info.mip_node_count), "highs_status": highs.modelStatusToString(status)},
+    )
+
+
+def _run(highs) -> bool:
+    """Run the solve in HiGHS's thread; on Ctrl-C ask it to stop and wait. True if interrupted."""
+    highs.HandleUserInterrupt = True
+    thread = highs.startSolve()
+    interrupted = False
+    while True:
+        try:
+            finished, _ = highs.wait(0.1)
+            if finished:
+                break
+        except KeyboardInterrupt:
+            interrupted = True
+            highs.cancelSolve()
+    thread.join()
+    return interrupted

@@ -5,7 +5,8 @@ The first cause that applies, in this order:
 excludes the candidates), ``horizon`` (earliest start past the horizon),
 ``equipment`` (an item is never in stock, or all units are taken),
 ``capacity`` (every eligible service is full), ``admissions`` (daily
-admission limits), ``cost`` (placing would cost more than waiting).
+admission limits), ``cost`` (placing would cost more than waiting), or
+``solver_limit`` (a place is free, but the solve stopped at a limit first).
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def _no_service_reason(snapshot, p: int) -> str:
     if len(within):
         pairs = with_attributes(snapshot, pd.DataFrame({"patient": np.full(len(within), p), "service": within}))
         lacking = [f"{int(mask.sum())} lack {need.replace('_', '-')}" for need, mask in unmet_needs(pairs).items() if mask.any()]
-        parts.append(f"of the {len(within)} within reach, " + ", ".join(lacking))
+        nearby = "covering it" if pathway == 1 else "within reach"
+        parts.append(f"of the {len(within)} {nearby}, " + ", ".join(lacking))
     return "no eligible service: " + "; ".join(parts)
 
 
@@ -160,7 +162,15 @@ def _crowded_out_reason(formulation: Formulation, usage: dict, needs: pd.DataFra
             short_items.append(item)
         stocked &= ok
     ids = snapshot.services["service_id"].to_numpy()
-    if (fits & admits & stocked).any():
+    open_now = fits & admits & stocked
+    if open_now.any():
+        cheapest = int(np.argmin(np.where(open_now, mine["cost"].to_numpy(), np.inf)))
+        if mine["cost"].to_numpy()[cheapest] < formulation.unplaced_cost[p] - TOLERANCE:
+            date = snapshot.date_of([d[cheapest]])[0]
+            return "solver_limit", (
+                f"solver limit: {ids[s[cheapest]]} has room on {date}, but the solver stopped before "
+                "placing this patient; allow more time"
+            )
         return "cost", "cost: placing this patient would cost more than waiting past the horizon (travel and preference weights)"
     if (fits & admits).any():
         store = snapshot.patients["store"].iat[p]

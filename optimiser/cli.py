@@ -1,0 +1,140 @@
+"""The ``optimiser`` command: a thin click layer over the Python API.
+
+Each command parses its options, calls the API, and turns the library's own
+errors into exit status 2 with every problem listed (never a traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .api import SOLVERS, allocate
+from .problems import SnapshotError
+from .snapshot import load_snapshot
+
+SNAPSHOT = click.argument("snapshot", type=click.Path(path_type=Path))
+
+
+class SnapshotProblem(click.ClickException):
+    """A broken snapshot: exit status 2 and every problem on stderr."""
+
+    exit_code = 2
+
+    def __init__(self, error: SnapshotError):
+        super().__init__(error.report())
+
+    def show(self, file=None) -> None:
+        click.echo(self.format_message(), err=True)
+
+
+def _load(path: Path):
+    try:
+        return load_snapshot(path)
+    except SnapshotError as error:
+        raise SnapshotProblem(error) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="optimiser")
+def main() -> None:
+    """Match discharge-ready hospital patients to pathway places, exactly.
+
+    Typical morning: optimiser validate SNAPSHOT, then
+    optimiser allocate SNAPSHOT --out PLAN_DIR.
+    """
+
+
+@main.command()
+@SNAPSHOT
+@click.option("--json", "as_json", is_flag=True, help="Print what was loaded as JSON.")
+def validate(snapshot: Path, as_json: bool) -> None:
+    """Check SNAPSHOT against the contract and say what was loaded."""
+    loaded = _load(snapshot)
+    summary = loaded.summary()
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(
+        f"{snapshot}: valid. Snapshot {summary['snapshot_date']}, horizon {summary['horizon_days']} days, "
+        f"{summary['localities']} localities, {summary['equipment_stores']} equipment stores, {summary['pinned']} pinned."
+    )
+    click.echo(f"{'pathway':>8} {'patients':>9} {'services':>9} {'capacity':>12}")
+    for pathway, row in summary["by_pathway"].items():
+        unit = "carer-h/day" if pathway == 1 else "beds"
+        click.echo(f"{pathway:>8} {row['patients']:>9} {row['services']:>9} {row['capacity']:>8g} {unit}")
+
+
+@main.command()
+@SNAPSHOT
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Folder to write the plan to.")
+@click.option("--solver", type=click.Choice(SOLVERS), default="highs", show_default=True, help="Solver route.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="Stop after this many seconds with the best plan found.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="Solver threads.")
+@click.option("--mip-gap", type=click.FloatRange(min=0), default=1e-6, show_default=True, help="Relative gap at which a plan counts as optimal.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Solver random seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout instead of the human summary.")
+@click.option("--log", is_flag=True, help="Show the solver's log on stderr.")
+def allocate_command(snapshot, out, solver, time_limit, threads, mip_gap, seed, as_json, log) -> None:
+    """Allocate SNAPSHOT's patients to places; write plan.csv, unplaced.csv, summary.json to --out."""
+    if out.exists() and not out.is_dir():
+        raise click.UsageError(f"--out {out} is a file; give a folder")
+    loaded = _load(snapshot)
+    plan = allocate(loaded, solver=solver, time_limit=time_limit, threads=threads, mip_gap=mip_gap, seed=seed, log=log)
+    plan.write(out)
+    if as_json:
+        click.echo(plan.summary_json(), nl=False)
+        return
+    click.echo(human_summary(plan.summary))
+    click.echo(f"Wrote {out / 'plan.csv'}, {out / 'unplaced.csv'}, {out / 'summary.json'}")
+
+
+allocate_command.name = "allocate"
+
+
+def human_summary(summary: dict) -> str:
+    """A few lines a coordinator reads: status, who is placed, waits, objective and timings."""
+    gap = summary["gap"]
+    gap_text = "n/a" if gap is None else f"{100 * gap:.3g}%"
+    bound = summary["bound"]
+    lines = [
+        f"Status {summary['status']} ({summary['solver']}): placed {summary['placed']} of {summary['patients']} patients, "
+        f"{summary['unplaced']} unplaced.",
+        f"Objective {summary['objective']:.4f}, bound {'n/a' if bound is None else format(bound, '.4f')}, gap {gap_text}; "
+        f"build {summary['build_seconds']:.2f} s, solve {summary['solve_seconds']:.2f} s.",
+        f"{'pathway':>8} {'patients':>9} {'placed':>7} {'unplaced':>9} {'mean wait':>10} {'longest':>8}",
+    ]
+    for pathway, row in summary["by_pathway"].items():
+        mean = "-" if row["mean_wait_days"] is None else f"{row['mean_wait_days']:.1f} d"
+        longest = "-" if row["longest_wait_days"] is None else f"{row['longest_wait_days']} d"
+        lines.append(f"{pathway:>8} {row['patients']:>9} {row['placed']:>7} {row['unplaced']:>9} {mean:>10} {longest:>8}")
+    if summary["unplaced_by_cause"]:
+        causes = ", ".join(f"{cause.replace('_', ' ')} {count}" for cause, count in summary["unplaced_by_cause"].items())
+        lines.append(f"Unplaced by reason: {causes} (see unplaced.csv).")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--size", type=click.Choice(["demo", "ics", "region", "national"]), default="demo", show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--snapshot-date", default="2026-11-26", show_default=True, help="Snapshot date (YYYY-MM-DD).")
+def generate(out: Path, size: str, seed: int, snapshot_date: str) -> None:
+    """Write a synthetic snapshot calibrated to public figures (see instances/README.md)."""
+    import datetime as dt
+
+    from .generate import generate_snapshot
+
+    try:
+        date = dt.date.fromisoformat(snapshot_date)
+    except ValueError:
+        raise click.BadParameter(f"{snapshot_date!r} is not a date; write YYYY-MM-DD", param_hint="--snapshot-date") from None
+    counts = generate_snapshot(out, size=size, seed=seed, snapshot_date=date)
+    click.echo(f"Wrote {size} snapshot to {out}: {counts['patients']} patients, {counts['services']} services.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""Synthetic snapshots calibrated to public figures (sources in instances/README.md).
+
+No real patient data: every row is drawn from distributions whose figures
+are documented in ``instances/README.md``. One integrated care system (ICS)
+is generated at a time; a region is 7 systems, national is 42.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .outputs import write_atomic
+
+
+@dataclass(frozen=True)
+class Size:
+    systems: int
+    patients: int  # in all systems together
+    care_homes: int  # per system
+    localities: tuple[int, int]  # per system, low-high
+    home_care_providers: tuple[int, int]
+    step_down_beds: tuple[int, int]
+    sites: tuple[int, int]
+
+
+SIZES = {
+    "demo": Size(1, 40, 14, (5, 5), (4, 4), (20, 20), (2, 2)),
+    "ics": Size(1, 300, 350, (10, 14), (12, 18), (60, 120), (2, 4)),
+    "region": Size(7, 2000, 350, (10, 14), (12, 18), (60, 120), (2, 4)),
+    "national": Size(42, 13000, 350, (10, 14), (12, 18), (60, 120), (2, 4)),
+}
+
+PATHWAY_SHARE = np.array([0.45, 0.25, 0.25]) / 0.95  # P1, P2, P3 among delayed patients (P0 excluded)
+PRIORITY_SHARE = [0.6, 0.3, 0.1]
+ITEMS = ("hoist", "profiling_bed", "commode")
+STEP_DOWN_LOS_DAYS = 28  # median length of stay in bed-based intermediate care
+
+
+def generate_snapshot(folder: str | Path, size: str = "demo", seed: int = 1, snapshot_date: dt.date | None = None,
+                      horizon_days: int = 14) -> dict:
+    """Write a contract snapshot to folder; return counts of what was written."""
+    spec = SIZES[size]
+    rng = np.random.default_rng(seed)
+    snapshot_date = snapshot_date or dt.date(2026, 11, 26)
+    per_system = _split(spec.patients, spec.systems, rng)
+    parts = [
+        _system(rng, f"S{number + 1:02d}" if spec.systems > 1 else "S01", spec, per_system[number], horizon_days)
+        for number in range(spec.systems)
+    ]
+    tables = {name: pd.concat([part[name] for part in parts], ignore_index=True) for name in parts[0]}
+    patients = tables["patients"]
+    patients.insert(0, "patient_id", [f"PT{i + 1:06d}" for i in range(len(patients))])
+    _to_dates(tables, snapshot_date)
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(
+        folder / "snapshot.toml",
+        f"# synthetic snapshot: size {size}, seed {seed}; no real patient data\n"
+        f"snapshot_date = {snapshot_date.isoformat()}\nhorizon_days = {horizon_days}\n",
+    )
+    for name, frame in tables.items():
+        write_atomic(folder / f"{name}.csv", frame.to_csv(index=False))
+    return {"patients": len(patients), "services": len(tables["services"])}
+
+
+def _split(total: int, parts: int, rng) -> np.ndarray:
+    weights = rng.uniform(0.8, 1.2, parts)
+    counts = np.floor(total * weights / weights.sum()).astype(int)
+    counts[: total - counts.sum()] += 1
+    return counts
+
+
+def _to_dates(tables: dict, snapshot_date: dt.date) -> None:
+    origin = pd.Timestamp(snapshot_date)
+
+    def dates(days):
+        return (origin + pd.to_timedelta(np.asarray(days, dtype=float), unit="D")).strftime("%Y-%m-%d")
+
+    patients = tables["patients"]
+    patients["ready_date"] = dates(patients["ready_date"])
+    earliest = patients["earliest_date"]
+    patients["earliest_date"] = np.where(earliest.isna(), "", dates(earliest.fillna(0)))
+    for name in ("capacity", "equipment"):
+        tables[name]["date"] = dates(tables[name]["date"])
+
+
+def _yes(mask) -> np.ndarray:
+    return np.where(mask, "yes", "no")
+
+
+def _system(rng, code: str, spec: Size, patient_count: int, horizon: int) -> dict:
+    """One integrated care system: localities, travel, services, capacity, stores, patients."""
+    n_localities = int(rng.integers(spec.localities[0], spec.localities[1] + 1))
+    localities = [f"{code}-L{i + 1:02d}" for i in range(n_localities)]
+    position = rng.uniform(0, 40, size=(n_localities, 2))  # km on a 40 x 40 km patch
+    distance = np.hypot(*(position[:, None, :] - position[None, :, :]).transpose(2, 0, 1))
+    minutes = np.round(8 + 1.4 * distance + rng.uniform(0, 6, distance.shape))
+    origin, destination = np.nonzero(~np.eye(n_localities, dtype=bool) & (minutes <= 90))
+    travel = pd.DataFrame(
+        {"from_locality": np.array(localities)[origin], "to_locality": np.array(localities)[destination],
+         "minutes": minutes[origin, destination].astype(int)}
+    )
+    n_stores = 1 if n_localities < 12 else 2
+    store_of = [f"{code}-G{1 + (i * n_stores) // n_localities}" for i in range(n_localities)]
+    locality_table = pd.DataFrame(
+        {"locality_id": localities, "name": [f"Locality {name}" for name in localities], "equipment_store": store_of}
+    )
+    services, capacity, coverage = _services(rng, code, spec, localities, distance, horizon)
+    equipment = _equipment(rng, sorted(set(store_of)), horizon)
+    patients = _patients(rng, code, spec, patient_count, localities)
+    _add_preferences(rng, patients, services)
+    return {
+        "patients": patients, "services": services, "capacity": capacity, "localities": locality_table,
+        "coverage": coverage, "travel": travel, "equipment": equipment,
+    }
+
+
+def _services(rng, code, spec: Size, localities, distance, horizon):
+    n_localities = len(localities)
+    rows, capacity, coverage = [], [], []
+
+    # Pathway 1: reablement teams and home-care providers, carer-hours a day.
+    n_home = int(rng.integers(spec.home_care_providers[0], spec.home_care_providers[1] + 1))
+    for i in range(n_home):
+        home = int(rng.integers(n_localities))
+        service_id = f"{code}-HC{i + 1:02d}"
+        rows.append(dict(service_id=service_id, name=f"Home care {service_id}", pathway=1, locality=localities[home],
+                         dementia=rng.random() < 0.7, nursing=False, bariatric=rng.random() < 0.2,
+                         double_handed=rng.random() < 0.6,
+                         max_admissions_per_day=int(rng.integers(2, 5)) if rng.random() < 0.5 else None,
+                         weekend_admissions=rng.random() < 0.7))
+        nearest = np.argsort(distance[home])[: int(rng.integers(2, 6))]
+        coverage += [dict(service_id=service_id, locality=localities[j]) for j in nearest]
+        capacity.append(dict(service_id=service_id, date=-int(rng.integers(0, 10)), amount=float(rng.integers(0, 9))))
+        for day in np.flatnonzero(rng.random(horizon) < 0.35):
+            capacity.append(dict(service_id=service_id, date=int(day), amount=float(rng.integers(1, 9)) / 2))
+
+    # Pathway 2: step-down / intermediate care units, 60-120 beds per system.
+    total_beds = int(rng.integers(spec.step_down_beds[0], spec.step_down_beds[1] + 1))
+    n_units = max(2, total_beds // 18)
+    beds = _split(total_beds, n_units, rng)
+    for i, unit_beds in enumerate(beds):
+        service_id = f"{code}-SD{i + 1:02d}"
+        rows.append(dict(service_id=service_id, name=f"Step-down unit {service_id}", pathway=2,
+                         locality=localities[int(rng.integers(n_localities))], dementia=rng.random() < 0.5,
+                         nursing=rng.random() < 0.3, bariatric=rng.random() < 0.3, double_handed=False,
+                         max_admissions_per_day=int(rng.integers(2, 4)), weekend_admissions=rng.random() < 0.5))
+        free_now = int(rng.binomial(unit_beds, 0.04))
+        capacity.append(dict(service_id=service_id, date=0, amount=float(free_now)))
+        freed = rng.poisson(unit_beds / STEP_DOWN_LOS_DAYS, horizon - 1)
+        for day in np.flatnonzero(freed):
+            capacity.append(dict(service_id=service_id, date=int(day + 1), amount=float(freed[day])))
+
+    # Pathway 3: care homes, 51% residential / 49% nursing, 1-2 admissions a day.
+    for i in range(spec.care_homes):
+        service_id = f"{code}-CH{i + 1:03d}"
+        rows.append(dict(service_id=service_id, name=f"Care home {service_id}", pathway=3,
+                         locality=localities[int(rng.integers(n_localities))], dementia=rng.random() < 0.6,
+                         nursing=rng.random() < 0.49, bariatric=rng.random() < 0.1, double_handed=False,
+                         max_admissions_per_day=int(rng.integers(1, 3)), weekend_admissions=rng.random() < 0.4))
+        free_now = int(rng.poisson(0.5))
+        if free_now:
+            capacity.append(dict(service_id=service_id, date=0, amount=float(free_now)))
+        later = int(rng.poisson(0.3))
+        for day in rng.integers(1, horizon, later):
+            capacity.append(dict(service_id=service_id, date=int(day), amount=1.0))
+
+    services = pd.DataFrame(rows)
+    services["max_admissions_per_day"] = services["max_admissions_per_day"].astype("Int64")
+    for column in ("dementia", "nursing", "bariatric", "double_handed", "weekend_admissions"):
+        services[column] = _yes(services[column])
+    return services, pd.DataFrame(capacity), pd.DataFrame(coverage)
+
+
+def _add_preferences(rng, patients: pd.DataFrame, services: pd.DataFrame) -> None:
+    """About 15% of pathway-3 patients (or families) name one or two care homes in their locality."""
+    homes = services[services["pathway"] == 3].groupby("locality")["service_id"].agg(list)
+    chosen = (patients["pathway"] == 3).to_numpy() & (rng.random(len(patients)) < 0.15)
+    for index in np.flatnonzero(chosen):
+        nearby = homes.get(patients["locality"].iat[index], [])
+        if nearby:
+            picks = rng.choice(nearby, min(len(nearby), int(rng.integers(1, 3))), replace=False)
+            patients.iat[index, patients.columns.get_loc("preferred_services")] = ";".join(sorted(picks))
+
+
+def _equipment(rng, stores, horizon) -> pd.DataFrame:
+    rows = []
+    for store in stores:
+        for item in ITEMS:
+            rows.append(dict(store_id=store, item=item, date=-1, quantity=int(rng.integers(1, 6))))
+            for day in range(1, horizon, int(rng.integers(2, 4))):
+                rows.append(dict(store_id=store, item=item, date=day, quantity=int(rng.integers(0, 4))))
+    return pd.DataFrame(rows)
+
+
+def _patients(rng, code, spec: Size, count: int, localities) -> pd.DataFrame:
+    n_sites = int(rng.integers(spec.sites[0], spec.sites[1] + 1))
+    pathway = rng.choice([1, 2, 3], size=count, p=PATHWAY_SHARE)
+    waiting = rng.random(count) < 0.7
+    ready = np.where(waiting, -np.minimum(rng.geometric(1 / 7, count), 60), rng.integers(0, 7, count))
+    one, bed, home = pathway == 1, pathway == 2, pathway == 3
+    calls = rng.integers(1, 5, count)
+    care_hours = np.round(calls * rng.choice([0.5, 0.75], count), 2)
+    carers = np.where(one & (rng.random(count) < 0.2), 2, 1)
+    needs_kit = one & (rng.random(count) < 0.25)
+    kit = [
+        ";".join(sorted(set(["hoist"] * int(c == 2) + list(rng.choice(ITEMS, int(rng.integers(1, 3)), replace=False)))))
+        if need else ""
+        for need, c in zip(needs_kit, carers)
+    ]
+    earliest = np.where(rng.random(count) < 0.05, rng.integers(1, 6, count), np.nan)
+    travel = np.where(bed | home, np.where(rng.random(count) < 0.1, rng.choice([30, 90], count), np.nan), np.nan)
+    return pd.DataFrame(
+        {
+            "site": [f"{code}-A{int(i) + 1}" for i in rng.integers(0, n_sites, count)],
+            "locality": np.array(localities)[rng.integers(0, len(localities), count)],
+            "pathway": pathway,
+            "ready_date": ready,
+            "priority": rng.choice([1, 2, 3], size=count, p=PRIORITY_SHARE),
+            "care_hours": np.where(one, care_hours, np.nan),
+            "carers": carers,
+            "dementia": _yes(rng.random(count) < np.select([one, bed, home], [0.1, 0.15, 0.4])),
+            "nursing": _yes(home & (rng.random(count) < 0.49) | bed & (rng.random(count) < 0.2)),
+            "bariatric": _yes(rng.random(count) < 0.03),
+            "equipment": kit,
+            "earliest_date": earliest,
+            "max_travel_minutes": pd.array(travel, dtype="Int64"),
+            "preferred_services": "",
+        }
+    )

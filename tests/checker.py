@@ -1,0 +1,246 @@
+"""An independent reading of the contract (shared/spec/PROBLEM.md), for tests only.
+
+Written apart from the model code and importing nothing from ``optimiser``:
+plain ``csv``/``tomllib``/``datetime``, one patient at a time. It checks a plan
+folder against a snapshot folder (rules 1-8 of section 3) and computes the
+section-4 objective. ``brute_force_optimum`` enumerates every plan of a tiny
+snapshot with these same rules.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import tomllib
+from pathlib import Path
+
+TRUE = {"true", "1", "yes", "y"}
+EPS = 1e-7
+
+
+def _rows(folder: Path, name: str) -> list[dict]:
+    path = folder / name
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return [{k.strip(): (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def _flag(value: str, default: bool = False) -> bool:
+    return default if value == "" else value.lower() in TRUE
+
+
+def _list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(";") if part.strip()]
+
+
+class Instance:
+    """The snapshot as plain dicts, with the contract's rules as methods."""
+
+    def __init__(self, folder: Path):
+        folder = Path(folder)
+        settings = tomllib.loads((folder / "snapshot.toml").read_text())
+        self.date = settings["snapshot_date"]
+        self.D = settings.get("horizon_days", 14)
+        weights = {"wait_growth_days": 7, "tail_days": 7, "travel_weight": 0.01, "preference_penalty": 2.0,
+                   "max_travel_minutes": 60}
+        weights.update(settings.get("weights", {}))
+        self.w = weights
+        self.patients = {row["patient_id"]: row for row in _rows(folder, "patients.csv")}
+        self.services = {row["service_id"]: row for row in _rows(folder, "services.csv")}
+        self.store = {row["locality_id"]: row.get("equipment_store", "") for row in _rows(folder, "localities.csv")}
+        self.coverage: dict[str, set] = {}
+        for row in _rows(folder, "coverage.csv"):
+            self.coverage.setdefault(row["service_id"], set()).add(row["locality"])
+        self.travel = {(row["from_locality"], row["to_locality"]): float(row["minutes"]) for row in _rows(folder, "travel.csv")}
+        self.capacity: dict[str, list] = {}
+        for row in _rows(folder, "capacity.csv"):
+            self.capacity.setdefault(row["service_id"], []).append((max(0, self.day(row["date"])), float(row["amount"])))
+        self.stock: dict[tuple, list] = {}
+        for row in _rows(folder, "equipment.csv"):
+            key = (row["store_id"], row["item"])
+            self.stock.setdefault(key, []).append((max(0, self.day(row["date"])), float(row["quantity"])))
+        self.pinned = {row["patient_id"]: (row["service_id"], self.day(row["date"])) for row in _rows(folder, "pinned.csv")}
+
+    def day(self, text: str) -> int:
+        return (dt.date.fromisoformat(text) - self.date).days
+
+    # --- per-patient facts
+    def r(self, p) -> int:
+        return self.day(self.patients[p]["ready_date"])
+
+    def e(self, p) -> int:
+        row = self.patients[p]
+        earliest = self.day(row["earliest_date"]) if row.get("earliest_date") else -10**9
+        return max(0, self.r(p), earliest)
+
+    def use(self, p) -> float:
+        row = self.patients[p]
+        if int(row["pathway"]) == 1:
+            carers = int(row["carers"]) if row.get("carers") else 1
+            return float(row["care_hours"]) * carers
+        return 1.0
+
+    def items(self, p) -> list[str]:
+        row = self.patients[p]
+        return _list(row.get("equipment", "")) if int(row["pathway"]) == 1 else []
+
+    def minutes(self, p, s) -> float | None:
+        home, there = self.patients[p]["locality"], self.services[s]["locality"]
+        if (home, there) in self.travel:
+            return self.travel[(home, there)]
+        return 0.0 if home == there else None
+
+    # --- rules 1-4 for one triple; returns the broken rule or None
+    def triple_problem(self, p, s, d) -> str | None:
+        pr, sr = self.patients[p], self.services[s]
+        if int(pr["pathway"]) != int(sr["pathway"]):
+            return "rule 1"
+        for need in ("dementia", "nursing", "bariatric"):
+            if _flag(pr.get(need, "")) and not _flag(sr.get(need, "")):
+                return "rule 2"
+        pathway = int(pr["pathway"])
+        if pathway == 1 and pr.get("carers") == "2" and not _flag(sr.get("double_handed", "")):
+            return "rule 2"
+        if pathway == 1:
+            covered = self.coverage.get(s, {sr["locality"]})
+            if pr["locality"] not in covered:
+                return "rule 3"
+        else:
+            minutes = self.minutes(p, s)
+            limit = float(pr["max_travel_minutes"]) if pr.get("max_travel_minutes") else float(self.w["max_travel_minutes"])
+            if minutes is None or minutes > limit + EPS:
+                return "rule 3"
+        if d < self.e(p) or d >= self.D:
+            return "rule 4"
+        weekday = (self.date + dt.timedelta(days=d)).weekday()
+        if weekday >= 5 and not _flag(sr.get("weekend_admissions", ""), default=True):
+            return "rule 4"
+        return None
+
+    # --- costs
+    def delay(self, p, d) -> float:
+        r = self.r(p)
+        priority = int(self.patients[p]["priority"]) if self.patients[p].get("priority") else 1
+        return priority * sum(1 + k / self.w["wait_growth_days"] for k in range(max(0, -r), d - r))
+
+    def cost(self, p, s, d) -> float:
+        value = self.delay(p, d)
+        if int(self.patients[p]["pathway"]) != 1:
+            value += self.w["travel_weight"] * self.minutes(p, s)
+        preferred = _list(self.patients[p].get("preferred_services", ""))
+        if preferred and s not in preferred:
+            value += self.w["preference_penalty"]
+        return value
+
+    def unplaced_cost(self, p) -> float:
+        return self.delay(p, self.D + self.w["tail_days"])
+
+    # --- whole plans: {patient: (service, day)}
+    def violations(self, plan: dict, complete: bool = True) -> list[str]:
+        broken = []
+        for p, (s, d) in plan.items():
+            if p not in self.patients or s not in self.services:
+                broken.append(f"unknown {p} or {s}")
+                continue
+            problem = self.triple_problem(p, s, d)
+            if problem:
+                broken.append(f"{p}@{s} day {d}: {problem}")
+        for s in self.services:
+            limit = self.services[s].get("max_admissions_per_day", "")
+            for d in range(self.D):
+                used = sum(self.use(p) for p, (t, e) in plan.items() if t == s and e <= d)
+                free = sum(a for day, a in self.capacity.get(s, []) if day <= d)
+                if used > free + 1e-6:
+                    broken.append(f"rule 5 at {s} day {d}: {used} > {free}")
+                if limit != "" and sum(1 for t, e in plan.values() if t == s and e == d) > int(float(limit)):
+                    broken.append(f"rule 6 at {s} day {d}")
+        needs: dict[tuple, list] = {}
+        for p, (s, d) in plan.items():
+            items = self.items(p)
+            store = self.store.get(self.patients[p]["locality"], "")
+            if items and not store:
+                broken.append(f"rule 7: {p} needs equipment but has no store")
+            for item in items:
+                needs.setdefault((store, item), []).append(d)
+        for key, days in needs.items():
+            for d in range(self.D):
+                taken = sum(1 for day in days if day <= d)
+                have = sum(q for day, q in self.stock.get(key, []) if day <= d)
+                if taken > have + 1e-9:
+                    broken.append(f"rule 7 at {key} day {d}: {taken} > {have}")
+        for p, where in self.pinned.items():
+            if complete and plan.get(p) != where:
+                broken.append(f"rule 8: {p} not placed as pinned")
+        return broken
+
+    def objective(self, plan: dict) -> float:
+        placed = sum(self.cost(p, s, d) for p, (s, d) in plan.items())
+        return placed + sum(self.unplaced_cost(p) for p in self.patients if p not in plan)
+
+
+def read_plan(plan_folder: Path, instance: Instance) -> dict:
+    return {row["patient_id"]: (row["service_id"], instance.day(row["start_date"])) for row in _rows(Path(plan_folder), "plan.csv")}
+
+
+def check_plan_folder(snapshot_folder: Path, plan_folder: Path) -> tuple[list[str], float]:
+    """(violations, objective) of a written plan; also checks the files' columns and reported costs."""
+    instance = Instance(snapshot_folder)
+    plan_rows = _rows(Path(plan_folder), "plan.csv")
+    plan = read_plan(plan_folder, instance)
+    broken = instance.violations(plan)
+    if len(plan) != len(plan_rows):
+        broken.append("a patient is placed twice")
+    for row in plan_rows:
+        p, s, d = row["patient_id"], row["service_id"], instance.day(row["start_date"])
+        if int(row["wait_days"]) != d - instance.r(p):
+            broken.append(f"{p}: wait_days {row['wait_days']} != {d - instance.r(p)}")
+        if not math.isclose(float(row["cost"]), instance.cost(p, s, d), rel_tol=1e-9, abs_tol=1e-9):
+            broken.append(f"{p}: cost {row['cost']} != {instance.cost(p, s, d)}")
+    unplaced = {row["patient_id"] for row in _rows(Path(plan_folder), "unplaced.csv")}
+    if unplaced != set(instance.patients) - set(plan):
+        broken.append("unplaced.csv does not list exactly the patients not in plan.csv")
+    return broken, instance.objective(plan)
+
+
+def brute_force_optimum(folder: Path) -> float:
+    """The optimum of a tiny snapshot by exhaustive search (depth-first, exact pruning)."""
+    instance = Instance(folder)
+    patients = sorted(instance.patients)
+    options = {}
+    for p in patients:
+        choices = [(s, d) for s in sorted(instance.services) for d in range(instance.D)
+                   if instance.triple_problem(p, s, d) is None]
+        if p in instance.pinned:
+            choices = [instance.pinned[p]]
+        else:
+            choices.append(None)
+        options[p] = choices
+    def price(p, choice):
+        return instance.unplaced_cost(p) if choice is None else instance.cost(p, *choice)
+
+    for p in patients:
+        options[p].sort(key=lambda choice: price(p, choice))
+    floor = [min(price(p, c) for c in options[p]) for p in patients]
+    rest = [sum(floor[i:]) for i in range(len(patients) + 1)]
+    best = [math.inf]
+
+    def search(index: int, plan: dict, spent: float) -> None:
+        if spent + rest[index] >= best[0] - 1e-9:
+            return  # cannot beat the best plan found
+        if index == len(patients):
+            best[0] = spent
+            return
+        p = patients[index]
+        for choice in options[p]:
+            if choice is not None:
+                plan[p] = choice
+                if instance.violations(plan, complete=False):  # adding a placement only breaks more rules
+                    del plan[p]
+                    continue
+            search(index + 1, plan, spent + price(p, choice))
+            plan.pop(p, None)
+
+    search(0, {}, 0.0)
+    return best[0]

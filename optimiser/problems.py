@@ -29,7 +29,8 @@ class Problem:
         if self.line is not None:
             where += f" line {self.line}"
         if self.column is not None:
-            where += f", column {self.column}"
+            label = "key" if self.file.endswith(".toml") else "column"
+            where += f", {label} {self.column}"
         shown = "" if self.value is None else f" = {_show(self.value)}"
         return f"{where}{shown}: {self.message}"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import tomllib
 from pathlib import Path
 
@@ -63,20 +64,35 @@ def read_settings(folder: Path, problems: ProblemList) -> Settings | None:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        line = getattr(error, "lineno", None)
-        message = str(error).split(" (at line")[0]
+        found = re.search(r"at line (\d+)", str(error))
+        line = int(found.group(1)) if found else None
+        message = str(error).split(" (at ")[0]
         problems.add(SNAPSHOT_FILE, line, None, None, f"is not valid TOML ({message}); fix the syntax")
         return None
 
+    start = len(problems)
     snapshot_date = _settings_date(document.get("snapshot_date"), problems)
     horizon = document.get("horizon_days", DEFAULT_HORIZON_DAYS)
     if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
         problems.add(SNAPSHOT_FILE, None, "horizon_days", horizon, "horizon_days must be a whole number of days >= 1")
         horizon = None
     weights = _settings_weights(document.get("weights", {}), problems)
+    _locate_keys(text, problems, start)
     if snapshot_date is None or horizon is None or weights is None:
         return None
     return Settings(snapshot_date=snapshot_date, horizon_days=horizon, weights=weights)
+
+
+def _locate_keys(text: str, problems: ProblemList, start: int) -> None:
+    """Give each snapshot.toml problem the line its key is on."""
+    lines = text.splitlines()
+    for index in range(start, len(problems)):
+        problem = problems[index]
+        key = (problem.column or "").split(".")[-1]
+        for number, line in enumerate(lines, start=1):
+            if key and line.strip().startswith(key) and line.strip()[len(key):].lstrip().startswith("="):
+                problems[index] = type(problem)(problem.file, number, problem.column, problem.value, problem.message)
+                break
 
 
 def _settings_date(value, problems: ProblemList) -> dt.date | None:

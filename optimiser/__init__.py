@@ -1,9 +1,9 @@
 """optimiser: where discharge-ready hospital patients should go next, and when.
 
-    >>> from optimiser import load_snapshot, allocate
-    >>> plan = allocate(load_snapshot("instances/demo"))
-    >>> plan.placements.head(); plan.unplaced; plan.summary["objective"]
-    >>> plan.write("plan")
+>>> from optimiser import load_snapshot, allocate
+>>> plan = allocate(load_snapshot("instances/demo"))
+>>> plan.placements.head(); plan.unplaced; plan.summary["objective"]
+>>> plan.write("plan")
 """
 
 from .api import allocate, solve

@@ -36,8 +36,9 @@ def allocate(
         raise ValueError(f"unknown solver {solver!r}; use one of {', '.join(SOLVERS)}")
     formulation = build_formulation(snapshot)
     options = {"solver": solver, "time_limit": time_limit, "threads": threads, "mip_gap": mip_gap, "seed": seed}
-    result = solve(formulation, solver, time_limit=time_limit, threads=threads, mip_gap=mip_gap, seed=seed,
-                   warm_start=warm_start, log=log)
+    result = solve(
+        formulation, solver, time_limit=time_limit, threads=threads, mip_gap=mip_gap, seed=seed, warm_start=warm_start, log=log
+    )
     return make_plan(formulation, result, options)
 
 

@@ -72,9 +72,20 @@ def validate(snapshot: Path, as_json: bool) -> None:
 @SNAPSHOT
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Folder to write the plan to.")
 @click.option("--solver", type=click.Choice(SOLVERS), default="highs", show_default=True, help="Solver route.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="Stop after this many seconds with the best plan found.")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Stop after this many seconds with the best plan found.",
+)
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="Solver threads.")
-@click.option("--mip-gap", type=click.FloatRange(min=0), default=1e-6, show_default=True, help="Relative gap at which a plan counts as optimal.")
+@click.option(
+    "--mip-gap",
+    type=click.FloatRange(min=0),
+    default=1e-6,
+    show_default=True,
+    help="Relative gap at which a plan counts as optimal.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Solver random seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout instead of the human summary.")
 @click.option("--log", is_flag=True, help="Show the solver's log on stderr.")

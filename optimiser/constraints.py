@@ -59,8 +59,12 @@ def define_assignment(snapshot: Snapshot, variables: pd.DataFrame) -> RowBlock:
     in_row = local[patient] >= 0
     keys = pd.DataFrame({"patient_id": snapshot.patients["patient_id"].to_numpy()[rows_of]})
     return RowBlock(
-        "assignment", keys, local[patient][in_row], np.flatnonzero(in_row),
-        np.ones(int(in_row.sum())), np.ones(len(rows_of)),
+        "assignment",
+        keys,
+        local[patient][in_row],
+        np.flatnonzero(in_row),
+        np.ones(int(in_row.sum())),
+        np.ones(len(rows_of)),
     )
 
 
@@ -118,8 +122,12 @@ def define_admissions(snapshot: Snapshot, variables: pd.DataFrame) -> RowBlock:
         }
     )
     return RowBlock(
-        "admissions", keys, local[code][in_row], np.flatnonzero(in_row),
-        np.ones(int(in_row.sum())), limit[row_service],
+        "admissions",
+        keys,
+        local[code][in_row],
+        np.flatnonzero(in_row),
+        np.ones(int(in_row.sum())),
+        limit[row_service],
     )
 
 
@@ -167,8 +175,11 @@ def define_pinned(snapshot: Snapshot, variables: pd.DataFrame) -> np.ndarray:
     if snapshot.pinned.empty:
         return lower
     pinned = pinned_triples(snapshot)
-    located = variables[["patient", "service", "day"]].reset_index(drop=True).reset_index().merge(
-        pinned, on=["patient", "service", "day"]
+    located = (
+        variables[["patient", "service", "day"]]
+        .reset_index(drop=True)
+        .reset_index()
+        .merge(pinned, on=["patient", "service", "day"])
     )
     if len(located) != len(pinned):
         raise AssertionError("a pinned row has no eligible triple; validation should have caught it")

@@ -32,9 +32,7 @@ def eligible_pairs(snapshot: Snapshot) -> pd.DataFrame:
     patients = snapshot.patients
     reach = reach_table(snapshot)
     reach["pathway"] = snapshot.services["pathway"].to_numpy()[reach["service"].to_numpy()]
-    homes = pd.DataFrame(
-        {"patient": np.arange(len(patients)), "locality": patients["locality"], "pathway": patients["pathway"]}
-    )
+    homes = pd.DataFrame({"patient": np.arange(len(patients)), "locality": patients["locality"], "pathway": patients["pathway"]})
     pairs = homes.merge(reach, on=["locality", "pathway"])[["patient", "service", "minutes"]]
     attributes = with_attributes(snapshot, pairs)
     within = pairs["minutes"].to_numpy() <= patients["max_travel"].to_numpy()[pairs["patient"].to_numpy()] + TOLERANCE

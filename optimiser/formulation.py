@@ -86,7 +86,9 @@ def build_formulation(snapshot: Snapshot) -> Formulation:
     started = time.perf_counter()
     variables = eligible_triples(snapshot)
     patients = snapshot.patients
-    unplaced = unplaced_cost(patients["priority"].to_numpy(), patients["ready_day"].to_numpy(), snapshot.horizon, snapshot.weights)
+    unplaced = unplaced_cost(
+        patients["priority"].to_numpy(), patients["ready_day"].to_numpy(), snapshot.horizon, snapshot.weights
+    )
     objective = variables["cost"].to_numpy() - unplaced[variables["patient"].to_numpy()]
     blocks = [
         define_assignment(snapshot, variables),

@@ -41,8 +41,9 @@ ITEMS = ("hoist", "profiling_bed", "commode")
 STEP_DOWN_LOS_DAYS = 28  # median length of stay in bed-based intermediate care
 
 
-def generate_snapshot(folder: str | Path, size: str = "demo", seed: int = 1, snapshot_date: dt.date | None = None,
-                      horizon_days: int = 14) -> dict:
+def generate_snapshot(
+    folder: str | Path, size: str = "demo", seed: int = 1, snapshot_date: dt.date | None = None, horizon_days: int = 14
+) -> dict:
     """Write a contract snapshot to folder; return counts of what was written."""
     spec = SIZES[size]
     rng = np.random.default_rng(seed)
@@ -103,8 +104,11 @@ def _system(rng, code: str, spec: Size, patient_count: int, horizon: int) -> dic
     minutes = np.round(8 + 1.4 * distance + rng.uniform(0, 6, distance.shape))
     origin, destination = np.nonzero(~np.eye(n_localities, dtype=bool) & (minutes <= 90))
     travel = pd.DataFrame(
-        {"from_locality": np.array(localities)[origin], "to_locality": np.array(localities)[destination],
-         "minutes": minutes[origin, destination].astype(int)}
+        {
+            "from_locality": np.array(localities)[origin],
+            "to_locality": np.array(localities)[destination],
+            "minutes": minutes[origin, destination].astype(int),
+        }
     )
     n_stores = 1 if n_localities < 12 else 2
     store_of = [f"{code}-G{1 + (i * n_stores) // n_localities}" for i in range(n_localities)]
@@ -116,8 +120,13 @@ def _system(rng, code: str, spec: Size, patient_count: int, horizon: int) -> dic
     patients = _patients(rng, code, spec, patient_count, localities)
     _add_preferences(rng, patients, services)
     return {
-        "patients": patients, "services": services, "capacity": capacity, "localities": locality_table,
-        "coverage": coverage, "travel": travel, "equipment": equipment,
+        "patients": patients,
+        "services": services,
+        "capacity": capacity,
+        "localities": locality_table,
+        "coverage": coverage,
+        "travel": travel,
+        "equipment": equipment,
     }
 
 
@@ -130,11 +139,20 @@ def _services(rng, code, spec: Size, localities, distance, horizon):
     for i in range(n_home):
         home = int(rng.integers(n_localities))
         service_id = f"{code}-HC{i + 1:02d}"
-        rows.append(dict(service_id=service_id, name=f"Home care {service_id}", pathway=1, locality=localities[home],
-                         dementia=rng.random() < 0.7, nursing=False, bariatric=rng.random() < 0.2,
-                         double_handed=rng.random() < 0.6,
-                         max_admissions_per_day=int(rng.integers(2, 5)) if rng.random() < 0.5 else None,
-                         weekend_admissions=rng.random() < 0.7))
+        rows.append(
+            dict(
+                service_id=service_id,
+                name=f"Home care {service_id}",
+                pathway=1,
+                locality=localities[home],
+                dementia=rng.random() < 0.7,
+                nursing=False,
+                bariatric=rng.random() < 0.2,
+                double_handed=rng.random() < 0.6,
+                max_admissions_per_day=int(rng.integers(2, 5)) if rng.random() < 0.5 else None,
+                weekend_admissions=rng.random() < 0.7,
+            )
+        )
         nearest = np.argsort(distance[home])[: int(rng.integers(2, 6))]
         coverage += [dict(service_id=service_id, locality=localities[j]) for j in nearest]
         capacity.append(dict(service_id=service_id, date=-int(rng.integers(0, 10)), amount=float(rng.integers(0, 9))))
@@ -147,10 +165,20 @@ def _services(rng, code, spec: Size, localities, distance, horizon):
     beds = _split(total_beds, n_units, rng)
     for i, unit_beds in enumerate(beds):
         service_id = f"{code}-SD{i + 1:02d}"
-        rows.append(dict(service_id=service_id, name=f"Step-down unit {service_id}", pathway=2,
-                         locality=localities[int(rng.integers(n_localities))], dementia=rng.random() < 0.5,
-                         nursing=rng.random() < 0.3, bariatric=rng.random() < 0.3, double_handed=False,
-                         max_admissions_per_day=int(rng.integers(2, 4)), weekend_admissions=rng.random() < 0.5))
+        rows.append(
+            dict(
+                service_id=service_id,
+                name=f"Step-down unit {service_id}",
+                pathway=2,
+                locality=localities[int(rng.integers(n_localities))],
+                dementia=rng.random() < 0.5,
+                nursing=rng.random() < 0.3,
+                bariatric=rng.random() < 0.3,
+                double_handed=False,
+                max_admissions_per_day=int(rng.integers(2, 4)),
+                weekend_admissions=rng.random() < 0.5,
+            )
+        )
         free_now = int(rng.binomial(unit_beds, 0.04))
         capacity.append(dict(service_id=service_id, date=0, amount=float(free_now)))
         freed = rng.poisson(unit_beds / STEP_DOWN_LOS_DAYS, horizon - 1)
@@ -160,10 +188,20 @@ def _services(rng, code, spec: Size, localities, distance, horizon):
     # Pathway 3: care homes, 51% residential / 49% nursing, 1-2 admissions a day.
     for i in range(spec.care_homes):
         service_id = f"{code}-CH{i + 1:03d}"
-        rows.append(dict(service_id=service_id, name=f"Care home {service_id}", pathway=3,
-                         locality=localities[int(rng.integers(n_localities))], dementia=rng.random() < 0.6,
-                         nursing=rng.random() < 0.49, bariatric=rng.random() < 0.1, double_handed=False,
-                         max_admissions_per_day=int(rng.integers(1, 3)), weekend_admissions=rng.random() < 0.4))
+        rows.append(
+            dict(
+                service_id=service_id,
+                name=f"Care home {service_id}",
+                pathway=3,
+                locality=localities[int(rng.integers(n_localities))],
+                dementia=rng.random() < 0.6,
+                nursing=rng.random() < 0.49,
+                bariatric=rng.random() < 0.1,
+                double_handed=False,
+                max_admissions_per_day=int(rng.integers(1, 3)),
+                weekend_admissions=rng.random() < 0.4,
+            )
+        )
         free_now = int(rng.poisson(0.5))
         if free_now:
             capacity.append(dict(service_id=service_id, date=0, amount=float(free_now)))
@@ -211,7 +249,8 @@ def _patients(rng, code, spec: Size, count: int, localities) -> pd.DataFrame:
     needs_kit = one & (rng.random(count) < 0.25)
     kit = [
         ";".join(sorted(set(["hoist"] * int(c == 2) + list(rng.choice(ITEMS, int(rng.integers(1, 3)), replace=False)))))
-        if need else ""
+        if need
+        else ""
         for need, c in zip(needs_kit, carers)
     ]
     earliest = np.where(rng.random(count) < 0.05, rng.integers(1, 6, count), np.nan)

@@ -58,20 +58,24 @@ def greedy_plan(formulation: Formulation) -> np.ndarray:
     pinned = formulation.lower[columns] > 0.5
     is_pinned = np.zeros(len(patients), dtype=bool)
     is_pinned[patient_of[pinned]] = True
-    queue = pd.DataFrame(
-        {
-            "pinned": ~is_pinned,  # False sorts first
-            "ready": patients["ready_day"].to_numpy(),
-            "priority": -patients["priority"].to_numpy(),
-            "order": np.arange(len(patients)),
-        }
-    ).sort_values(["pinned", "ready", "priority", "order"], kind="stable")["order"].to_numpy()
+    queue = (
+        pd.DataFrame(
+            {
+                "pinned": ~is_pinned,  # False sorts first
+                "ready": patients["ready_day"].to_numpy(),
+                "priority": -patients["priority"].to_numpy(),
+                "order": np.arange(len(patients)),
+            }
+        )
+        .sort_values(["pinned", "ready", "priority", "order"], kind="stable")["order"]
+        .to_numpy()
+    )
 
     service_all = variables["service"].to_numpy()
     day_all = variables["day"].to_numpy()
     use_all = variables["use"].to_numpy()
     for patient in queue:
-        candidates = columns[starts[patient]:ends[patient]]
+        candidates = columns[starts[patient] : ends[patient]]
         if len(candidates) == 0:
             continue
         s, d, use = service_all[candidates], day_all[candidates], use_all[candidates]
@@ -98,6 +102,11 @@ def solve_greedy(formulation: Formulation) -> SolveResult:
     started = time.perf_counter()
     x = greedy_plan(formulation)
     return SolveResult(
-        Status.FEASIBLE, x, formulation.value(x), float("-inf"), "greedy", time.perf_counter() - started,
+        Status.FEASIBLE,
+        x,
+        formulation.value(x),
+        float("-inf"),
+        "greedy",
+        time.perf_counter() - started,
         "first come first served",
     )

@@ -83,20 +83,24 @@ def make_plan(formulation: Formulation, result: SolveResult, options: dict | Non
     p = chosen["patient"].to_numpy()
     s = chosen["service"].to_numpy()
     d = chosen["day"].to_numpy()
-    placements = pd.DataFrame(
-        {
-            "patient_id": patients["patient_id"].to_numpy()[p],
-            "service_id": services["service_id"].to_numpy()[s],
-            "start_date": snapshot.date_of(d).to_numpy(),
-            "wait_days": d - patients["ready_day"].to_numpy()[p],
-            "cost": chosen["cost"].to_numpy(),
-            "pathway": patients["pathway"].to_numpy()[p],
-            "site": patients["site"].to_numpy()[p],
-            "day": d,
-            "travel_minutes": chosen["minutes"].to_numpy(),
-            "patient": p,
-        }
-    ).sort_values("patient", kind="stable").reset_index(drop=True)
+    placements = (
+        pd.DataFrame(
+            {
+                "patient_id": patients["patient_id"].to_numpy()[p],
+                "service_id": services["service_id"].to_numpy()[s],
+                "start_date": snapshot.date_of(d).to_numpy(),
+                "wait_days": d - patients["ready_day"].to_numpy()[p],
+                "cost": chosen["cost"].to_numpy(),
+                "pathway": patients["pathway"].to_numpy()[p],
+                "site": patients["site"].to_numpy()[p],
+                "day": d,
+                "travel_minutes": chosen["minutes"].to_numpy(),
+                "patient": p,
+            }
+        )
+        .sort_values("patient", kind="stable")
+        .reset_index(drop=True)
+    )
     reasons = unplaced_reasons(formulation, x)
     unplaced = reasons.assign(
         pathway=patients["pathway"].to_numpy()[reasons["patient"].to_numpy().astype(np.int64)],

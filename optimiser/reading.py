@@ -90,7 +90,7 @@ def _locate_keys(text: str, problems: ProblemList, start: int) -> None:
         problem = problems[index]
         key = (problem.column or "").split(".")[-1]
         for number, line in enumerate(lines, start=1):
-            if key and line.strip().startswith(key) and line.strip()[len(key):].lstrip().startswith("="):
+            if key and line.strip().startswith(key) and line.strip()[len(key) :].lstrip().startswith("="):
                 problems[index] = type(problem)(problem.file, number, problem.column, problem.value, problem.message)
                 break
 
@@ -203,9 +203,7 @@ def _typed(table: Table, header, header_line, rows, lines, problems: ProblemList
     good_rows, good_lines = [], []
     for record, line in zip(rows, lines):
         if len(record) != width:
-            problems.add(
-                file, line, None, None, f"has {len(record)} values but the header has {width} columns; fix the row"
-            )
+            problems.add(file, line, None, None, f"has {len(record)} values but the header has {width} columns; fix the row")
             continue
         good_rows.append(record)
         good_lines.append(line)
@@ -279,6 +277,9 @@ def _check_unique(table: Table, frame: pd.DataFrame, problems: ProblemList) -> N
         earlier = first_line.loc[key if len(keys) > 1 else key[0]]
         value = " -> ".join(key)
         problems.add(
-            table.file, int(row[LINE]), keys[0] if len(keys) == 1 else ",".join(keys), value,
+            table.file,
+            int(row[LINE]),
+            keys[0] if len(keys) == 1 else ",".join(keys),
+            value,
             f"repeats the {' and '.join(keys)} of line {int(earlier)}; each must be unique",
         )

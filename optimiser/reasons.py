@@ -34,7 +34,7 @@ def _names(ids, most: int = 3) -> str:
 def unplaced_reasons(formulation: Formulation, x: np.ndarray) -> pd.DataFrame:
     """One row per unplaced patient: ``patient`` (index), ``patient_id``, ``cause``, ``reason``."""
     snapshot = formulation.snapshot
-    patients, services = snapshot.patients, snapshot.services
+    patients = snapshot.patients
     variables = formulation.variables
     chosen = x > 0.5
     placed = np.zeros(len(patients), dtype=bool)
@@ -86,7 +86,9 @@ def _no_service_reason(snapshot, p: int) -> str:
     parts = []
     if out_of_reach:
         if pathway == 1:
-            parts.append(f"{out_of_reach} of {len(candidates)} pathway-1 services do not cover locality {patients['locality'].iat[p]}")
+            parts.append(
+                f"{out_of_reach} of {len(candidates)} pathway-1 services do not cover locality {patients['locality'].iat[p]}"
+            )
         else:
             parts.append(
                 f"{out_of_reach} of {len(candidates)} pathway-{pathway} services are beyond reach "
@@ -104,7 +106,9 @@ def _missing_equipment_reason(snapshot, needs: pd.DataFrame, p: int) -> str:
     store = snapshot.patients["store"].iat[p]
     mine = needs[needs["patient"] == p]
     if store == "":
-        return f"equipment: needs {_names(mine['item'])} but locality {snapshot.patients['locality'].iat[p]} has no equipment store"
+        return (
+            f"equipment: needs {_names(mine['item'])} but locality {snapshot.patients['locality'].iat[p]} has no equipment store"
+        )
     keys, stock = cumulative_stock(snapshot)
     missing = [item for item, key in zip(mine["item"], mine["key"]) if key < 0 or stock[key, -1] < 1 - TOLERANCE]
     return f"equipment: {_names(missing)} not in stock at store {store} within the horizon"
@@ -174,7 +178,13 @@ def _crowded_out_reason(formulation: Formulation, usage: dict, needs: pd.DataFra
         return "cost", "cost: placing this patient would cost more than waiting past the horizon (travel and preference weights)"
     if (fits & admits).any():
         store = snapshot.patients["store"].iat[p]
-        return "equipment", f"equipment: all {_names(short_items)} at store {store} are taken by other placements within the horizon"
+        return (
+            "equipment",
+            f"equipment: all {_names(short_items)} at store {store} are taken by other placements within the horizon",
+        )
     if fits.any():
-        return "admissions", f"admissions: daily admission limits of {_names(np.unique(ids[s[fits]]))} are reached on the days there is room"
+        return (
+            "admissions",
+            f"admissions: daily admission limits of {_names(np.unique(ids[s[fits]]))} are reached on the days there is room",
+        )
     return "capacity", f"capacity: eligible services {_names(np.unique(ids[s]))} are full through the horizon"

@@ -82,9 +82,7 @@ def unmet_needs(pairs: pd.DataFrame) -> dict[str, np.ndarray]:
     Keys: dementia, nursing, bariatric, double_handed (carers == 2 on pathway 1).
     """
     unmet = {need: (pairs[f"p_{need}"] & ~pairs[f"s_{need}"]).to_numpy() for need in NEEDS}
-    unmet["double_handed"] = (
-        (pairs["p_pathway"] == 1) & (pairs["p_carers"] == 2) & ~pairs["s_double_handed"]
-    ).to_numpy()
+    unmet["double_handed"] = ((pairs["p_pathway"] == 1) & (pairs["p_carers"] == 2) & ~pairs["s_double_handed"]).to_numpy()
     return unmet
 
 
@@ -128,8 +126,11 @@ def cumulative_stock(snapshot: Snapshot) -> tuple[pd.DataFrame, np.ndarray]:
     horizon = snapshot.horizon
     equipment = snapshot.equipment
     keys = (
-        equipment[["store_id", "item"]].drop_duplicates().sort_values(["store_id", "item"])
-        .rename(columns={"store_id": "store"}).reset_index(drop=True)
+        equipment[["store_id", "item"]]
+        .drop_duplicates()
+        .sort_values(["store_id", "item"])
+        .rename(columns={"store_id": "store"})
+        .reset_index(drop=True)
     )
     arrivals = np.zeros((len(keys), horizon))
     if len(keys):
@@ -148,9 +149,7 @@ def equipment_needs(snapshot: Snapshot) -> pd.DataFrame:
     locality has no store or the store never stocks the item.
     """
     patients = snapshot.patients
-    needs = pd.DataFrame(
-        {"patient": np.arange(len(patients)), "item": patients["equipment"], "store": patients["store"]}
-    )
+    needs = pd.DataFrame({"patient": np.arange(len(patients)), "item": patients["equipment"], "store": patients["store"]})
     needs = needs[(patients["pathway"] == 1).to_numpy()].explode("item").dropna(subset=["item"])
     needs = needs.drop_duplicates(["patient", "item"]).reset_index(drop=True)
     keys, _ = cumulative_stock(snapshot)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .eligibility import equipment_ready_day
 from .problems import ProblemList
 from .reading import LINE
 from .rules import (
@@ -61,7 +62,11 @@ def check_references(snapshot: Snapshot, problems: ProblemList) -> None:
     _unknown(problems, snapshot.travel, "from_locality", localities, "travel.csv", locality_hint)
     _unknown(problems, snapshot.travel, "to_locality", localities, "travel.csv", locality_hint)
     _unknown(
-        problems, snapshot.equipment, "store_id", stores, "equipment.csv",
+        problems,
+        snapshot.equipment,
+        "store_id",
+        stores,
+        "equipment.csv",
         "is not an equipment_store named in localities.csv; name it there or fix the id",
     )
     pathway = dict(zip(services["service_id"], services["pathway"]))
@@ -69,7 +74,10 @@ def check_references(snapshot: Snapshot, problems: ProblemList) -> None:
     for line, service_id in zip(coverage[LINE], coverage["service_id"]):
         if service_id in pathway and pathway[service_id] in (2, 3):
             problems.add(
-                "coverage.csv", int(line), "service_id", service_id,
+                "coverage.csv",
+                int(line),
+                "service_id",
+                service_id,
                 f"is a pathway-{int(pathway[service_id])} service; coverage is for pathway-1 services only: remove the row",
             )
     patients = snapshot.patients
@@ -87,7 +95,10 @@ def check_pathway_one(snapshot: Snapshot, problems: ProblemList) -> None:
     missing = pathway_one & hours.isna()
     for line in patients.loc[missing, LINE]:
         problems.add(
-            "patients.csv", int(line), "care_hours", "",
+            "patients.csv",
+            int(line),
+            "care_hours",
+            "",
             "is empty for a pathway-1 patient; give the hours of care a day (> 0)",
         )
     zero = pathway_one & (hours <= 0)
@@ -100,11 +111,19 @@ def check_pinned_references(snapshot: Snapshot, problems: ProblemList) -> bool:
     pinned = snapshot.pinned
     before = len(problems)
     _unknown(
-        problems, pinned, "patient_id", set(snapshot.patients["patient_id"]), "pinned.csv",
+        problems,
+        pinned,
+        "patient_id",
+        set(snapshot.patients["patient_id"]),
+        "pinned.csv",
         "is not a patient_id in patients.csv; fix the id or remove the row",
     )
     _unknown(
-        problems, pinned, "service_id", set(snapshot.services["service_id"]), "pinned.csv",
+        problems,
+        pinned,
+        "service_id",
+        set(snapshot.services["service_id"]),
+        "pinned.csv",
         "is not a service_id in services.csv; fix the id or remove the row",
     )
     days = snapshot.day_of(pinned["date"])
@@ -112,7 +131,10 @@ def check_pinned_references(snapshot: Snapshot, problems: ProblemList) -> bool:
     outside = ~np.isnan(days) & ((days < 0) | (days >= snapshot.horizon))
     for line, date in zip(pinned.loc[outside, LINE], pinned.loc[outside, "date"]):
         problems.add(
-            "pinned.csv", int(line), "date", date.strftime("%Y-%m-%d"),
+            "pinned.csv",
+            int(line),
+            "date",
+            date.strftime("%Y-%m-%d"),
             f"is outside the horizon; pin a date from {snapshot.snapshot_date.isoformat()} to {last}",
         )
     return len(problems) == before
@@ -138,42 +160,44 @@ def check_pinned_rules(snapshot: Snapshot, problems: ProblemList) -> None:
     )
     pathway_ok = pathway_matches(pairs)
     unmet = unmet_needs(pairs)
-    equipment_day = _equipment_first_days(snapshot)
+    equipment_day = equipment_ready_day(snapshot)
     allowed = admits_on_day(snapshot, rows["service"].to_numpy(), rows["day"].to_numpy())
     for i, row in rows.iterrows():
         p, s, d, line = int(row["patient"]), int(row["service"]), int(row["day"]), int(row[LINE])
         date = snapshot.date_of([d])[0]
 
-        def report(message: str) -> None:
-            problems.add("pinned.csv", line, "service_id", services["service_id"].iat[s], message + "; fix or unpin")
+        def report(message: str, line: int = line, service_id: str = services["service_id"].iat[s]) -> None:
+            problems.add("pinned.csv", line, "service_id", service_id, message + "; fix or unpin")
 
         if not pathway_ok[i]:
-            report(f"breaks rule 1 (pathway): a pathway-{patients['pathway'].iat[p]} patient "
-                   f"pinned to a pathway-{services['pathway'].iat[s]} service")
+            report(
+                f"breaks rule 1 (pathway): a pathway-{patients['pathway'].iat[p]} patient "
+                f"pinned to a pathway-{services['pathway'].iat[s]} service"
+            )
             continue
         lacking = [need for need, mask in unmet.items() if mask[i]]
         if lacking:
             report(f"breaks rule 2 (needs): the service does not provide {', '.join(lacking)}")
         minutes = reached["minutes"].iat[i]
         if np.isnan(minutes):
-            what = "does not cover the patient's locality" if patients["pathway"].iat[p] == 1 else "has no travel time from the patient's locality"
+            what = (
+                "does not cover the patient's locality"
+                if patients["pathway"].iat[p] == 1
+                else "has no travel time from the patient's locality"
+            )
             report(f"breaks rule 3 (reach): the service {what}")
         elif minutes > patients["max_travel"].iat[p] + TOLERANCE:
             report(f"breaks rule 3 (reach): {minutes:g} minutes away, more than the patient's {patients['max_travel'].iat[p]:g}")
         if d < patients["earliest_day"].iat[p]:
-            report(f"breaks rule 4 (timing): {date} is before the patient's earliest start "
-                   f"{snapshot.date_of([patients['earliest_day'].iat[p]])[0]}")
+            report(
+                f"breaks rule 4 (timing): {date} is before the patient's earliest start "
+                f"{snapshot.date_of([patients['earliest_day'].iat[p]])[0]}"
+            )
         if not allowed[i]:
             report(f"breaks rule 4 (timing): {date} is a weekend day and the service takes no weekend admissions")
         if d < equipment_day[p]:
             report(f"breaks rule 7 (equipment): an item the patient needs is not in stock at their store by {date}")
     _check_pinned_totals(snapshot, rows, problems)
-
-
-def _equipment_first_days(snapshot: Snapshot) -> np.ndarray:
-    from .eligibility import equipment_ready_day
-
-    return equipment_ready_day(snapshot)
 
 
 def _check_pinned_totals(snapshot: Snapshot, rows: pd.DataFrame, problems: ProblemList) -> None:
@@ -188,7 +212,10 @@ def _check_pinned_totals(snapshot: Snapshot, rows: pd.DataFrame, problems: Probl
         day = int(np.argmax(over[service]))
         for line in rows.loc[(s == service) & (d <= day), LINE]:
             problems.add(
-                "pinned.csv", int(line), "service_id", services["service_id"].iat[service],
+                "pinned.csv",
+                int(line),
+                "service_id",
+                services["service_id"].iat[service],
                 f"breaks rule 5 (capacity): pinned placements exceed the capacity free by "
                 f"{snapshot.date_of([day])[0]}; unpin some or add capacity",
             )
@@ -198,7 +225,10 @@ def _check_pinned_totals(snapshot: Snapshot, rows: pd.DataFrame, problems: Probl
     for service, day in zip(*np.nonzero(admitted > np.nan_to_num(limit, nan=np.inf)[:, None])):
         for line in rows.loc[(s == service) & (d == day), LINE]:
             problems.add(
-                "pinned.csv", int(line), "service_id", services["service_id"].iat[service],
+                "pinned.csv",
+                int(line),
+                "service_id",
+                services["service_id"].iat[service],
                 f"breaks rule 6 (admissions): more than {int(limit[service])} pinned admissions on "
                 f"{snapshot.date_of([day])[0]}; move or unpin one",
             )
@@ -215,7 +245,10 @@ def _check_pinned_totals(snapshot: Snapshot, rows: pd.DataFrame, problems: Probl
         store, item = keys["store"].iat[key], keys["item"].iat[key]
         for line in needs.loc[(needs["key"] == key) & (needs["day"] <= day), LINE]:
             problems.add(
-                "pinned.csv", int(line), "service_id", None,
+                "pinned.csv",
+                int(line),
+                "service_id",
+                None,
                 f"breaks rule 7 (equipment): pinned placements need more {item} at store {store} "
                 f"than has arrived by {snapshot.date_of([day])[0]}; unpin some or add stock",
             )

@@ -43,8 +43,13 @@ class Instance:
         settings = tomllib.loads((folder / "snapshot.toml").read_text())
         self.date = settings["snapshot_date"]
         self.D = settings.get("horizon_days", 14)
-        weights = {"wait_growth_days": 7, "tail_days": 7, "travel_weight": 0.01, "preference_penalty": 2.0,
-                   "max_travel_minutes": 60}
+        weights = {
+            "wait_growth_days": 7,
+            "tail_days": 7,
+            "travel_weight": 0.01,
+            "preference_penalty": 2.0,
+            "max_travel_minutes": 60,
+        }
         weights.update(settings.get("weights", {}))
         self.w = weights
         self.patients = {row["patient_id"]: row for row in _rows(folder, "patients.csv")}
@@ -72,7 +77,7 @@ class Instance:
 
     def e(self, p) -> int:
         row = self.patients[p]
-        earliest = self.day(row["earliest_date"]) if row.get("earliest_date") else -10**9
+        earliest = self.day(row["earliest_date"]) if row.get("earliest_date") else -(10**9)
         return max(0, self.r(p), earliest)
 
     def use(self, p) -> float:
@@ -157,7 +162,7 @@ class Instance:
                 if limit != "" and sum(1 for t, e in plan.values() if t == s and e == d) > int(float(limit)):
                     broken.append(f"rule 6 at {s} day {d}")
         needs: dict[tuple, list] = {}
-        for p, (s, d) in plan.items():
+        for p, (_, d) in plan.items():
             items = self.items(p)
             store = self.store.get(self.patients[p]["locality"], "")
             if items and not store:
@@ -181,7 +186,9 @@ class Instance:
 
 
 def read_plan(plan_folder: Path, instance: Instance) -> dict:
-    return {row["patient_id"]: (row["service_id"], instance.day(row["start_date"])) for row in _rows(Path(plan_folder), "plan.csv")}
+    return {
+        row["patient_id"]: (row["service_id"], instance.day(row["start_date"])) for row in _rows(Path(plan_folder), "plan.csv")
+    }
 
 
 def check_plan_folder(snapshot_folder: Path, plan_folder: Path) -> tuple[list[str], float]:
@@ -210,13 +217,15 @@ def brute_force_optimum(folder: Path) -> float:
     patients = sorted(instance.patients)
     options = {}
     for p in patients:
-        choices = [(s, d) for s in sorted(instance.services) for d in range(instance.D)
-                   if instance.triple_problem(p, s, d) is None]
+        choices = [
+            (s, d) for s in sorted(instance.services) for d in range(instance.D) if instance.triple_problem(p, s, d) is None
+        ]
         if p in instance.pinned:
             choices = [instance.pinned[p]]
         else:
             choices.append(None)
         options[p] = choices
+
     def price(p, choice):
         return instance.unplaced_cost(p) if choice is None else instance.cost(p, *choice)
 

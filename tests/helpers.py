@@ -10,11 +10,35 @@ from pathlib import Path
 SNAPSHOT_DATE = dt.date(2026, 11, 26)  # a Thursday: day 2 is Saturday, day 3 Sunday
 
 HEADERS = {
-    "patients.csv": ["patient_id", "site", "locality", "pathway", "ready_date", "priority", "care_hours", "carers",
-                     "dementia", "nursing", "bariatric", "equipment", "earliest_date", "max_travel_minutes",
-                     "preferred_services"],
-    "services.csv": ["service_id", "name", "pathway", "locality", "dementia", "nursing", "bariatric", "double_handed",
-                     "max_admissions_per_day", "weekend_admissions"],
+    "patients.csv": [
+        "patient_id",
+        "site",
+        "locality",
+        "pathway",
+        "ready_date",
+        "priority",
+        "care_hours",
+        "carers",
+        "dementia",
+        "nursing",
+        "bariatric",
+        "equipment",
+        "earliest_date",
+        "max_travel_minutes",
+        "preferred_services",
+    ],
+    "services.csv": [
+        "service_id",
+        "name",
+        "pathway",
+        "locality",
+        "dementia",
+        "nursing",
+        "bariatric",
+        "double_handed",
+        "max_admissions_per_day",
+        "weekend_admissions",
+    ],
     "capacity.csv": ["service_id", "date", "amount"],
     "localities.csv": ["locality_id", "name", "equipment_store"],
     "coverage.csv": ["service_id", "locality"],
@@ -29,8 +53,19 @@ def day(offset: int) -> str:
     return (SNAPSHOT_DATE + dt.timedelta(days=offset)).isoformat()
 
 
-def write_snapshot(folder: Path, patients, services, capacity, localities=None, coverage=None, travel=None,
-                   equipment=None, pinned=None, horizon: int = 5, weights: dict | None = None) -> Path:
+def write_snapshot(
+    folder: Path,
+    patients,
+    services,
+    capacity,
+    localities=None,
+    coverage=None,
+    travel=None,
+    equipment=None,
+    pinned=None,
+    horizon: int = 5,
+    weights: dict | None = None,
+) -> Path:
     """Write a snapshot folder; rows are dicts (missing columns are written empty)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -41,9 +76,16 @@ def write_snapshot(folder: Path, patients, services, capacity, localities=None, 
     if localities is None:
         names = {row["locality"] for row in list(patients) + list(services)}
         localities = [{"locality_id": name} for name in sorted(names)]
-    tables = {"patients.csv": patients, "services.csv": services, "capacity.csv": capacity,
-              "localities.csv": localities, "coverage.csv": coverage, "travel.csv": travel,
-              "equipment.csv": equipment, "pinned.csv": pinned}
+    tables = {
+        "patients.csv": patients,
+        "services.csv": services,
+        "capacity.csv": capacity,
+        "localities.csv": localities,
+        "coverage.csv": coverage,
+        "travel.csv": travel,
+        "equipment.csv": equipment,
+        "pinned.csv": pinned,
+    }
     for name, rows in tables.items():
         if rows is None:
             continue
@@ -64,41 +106,69 @@ def random_tiny_snapshot(folder: Path, seed: int, patients: int = 6, services: i
     for i in range(rng.randint(min(2, services), services)):
         pathway = rng.choice([1, 1, 2, 3])
         service_id = f"S{i}"
-        service_rows.append({
-            "service_id": service_id, "pathway": pathway, "locality": rng.choice(localities),
-            "dementia": rng.choice(["yes", "yes", "no", ""]), "nursing": rng.choice(["y", "y", "n"]),
-            "bariatric": rng.choice(["true", "true", "false"]), "double_handed": rng.choice(["1", "1", "0"]),
-            "max_admissions_per_day": rng.choice(["", "", 1, 2]),
-            "weekend_admissions": rng.choice(["", "no", "yes"]),
-        })
+        service_rows.append(
+            {
+                "service_id": service_id,
+                "pathway": pathway,
+                "locality": rng.choice(localities),
+                "dementia": rng.choice(["yes", "yes", "no", ""]),
+                "nursing": rng.choice(["y", "y", "n"]),
+                "bariatric": rng.choice(["true", "true", "false"]),
+                "double_handed": rng.choice(["1", "1", "0"]),
+                "max_admissions_per_day": rng.choice(["", "", 1, 2]),
+                "weekend_admissions": rng.choice(["", "no", "yes"]),
+            }
+        )
         for _ in range(rng.randint(1, 3)):
             amount = rng.choice([0.5, 1, 1.5, 2, 3]) if pathway == 1 else rng.randint(0, 2)
             capacity_rows.append({"service_id": service_id, "date": day(rng.randint(-2, horizon - 1)), "amount": amount})
         if pathway == 1 and rng.random() < 0.7:
-            coverage_rows += [{"service_id": service_id, "locality": name} for name in rng.sample(localities, rng.choice([1, 2, 2]))]
+            coverage_rows += [
+                {"service_id": service_id, "locality": name} for name in rng.sample(localities, rng.choice([1, 2, 2]))
+            ]
     service_ids = [row["service_id"] for row in service_rows]
     patient_rows = []
     for i in range(rng.randint(1, patients)):
         pathway = rng.choice([row["pathway"] for row in service_rows] * 12 + [1, 2, 3])
-        patient_rows.append({
-            "patient_id": f"P{i}", "site": "H", "locality": rng.choice(localities), "pathway": pathway,
-            "ready_date": day(rng.randint(-6, horizon - 1)), "priority": rng.choice(["", 1, 2, 3]),
-            "care_hours": rng.choice([0.5, 1, 1.5]) if pathway == 1 else "",
-            "carers": rng.choice(["", 1, 1, 2]) if pathway == 1 else "",
-            "dementia": rng.choice(["", "no", "no", "no", "yes"]), "nursing": rng.choice(["", "no", "no", "yes"]),
-            "bariatric": rng.choice(["", "n", "n", "n", "y"]),
-            "equipment": rng.choice(["", "", "", "hoist", "hoist;commode"]) if pathway == 1 else "",
-            "earliest_date": rng.choice(["", "", "", day(rng.randint(0, horizon))]),
-            "max_travel_minutes": rng.choice(["", "", "", 20, 45]),
-            "preferred_services": rng.choice(["", "", ";".join(rng.sample(service_ids, 1))]),
-        })
+        patient_rows.append(
+            {
+                "patient_id": f"P{i}",
+                "site": "H",
+                "locality": rng.choice(localities),
+                "pathway": pathway,
+                "ready_date": day(rng.randint(-6, horizon - 1)),
+                "priority": rng.choice(["", 1, 2, 3]),
+                "care_hours": rng.choice([0.5, 1, 1.5]) if pathway == 1 else "",
+                "carers": rng.choice(["", 1, 1, 2]) if pathway == 1 else "",
+                "dementia": rng.choice(["", "no", "no", "no", "yes"]),
+                "nursing": rng.choice(["", "no", "no", "yes"]),
+                "bariatric": rng.choice(["", "n", "n", "n", "y"]),
+                "equipment": rng.choice(["", "", "", "hoist", "hoist;commode"]) if pathway == 1 else "",
+                "earliest_date": rng.choice(["", "", "", day(rng.randint(0, horizon))]),
+                "max_travel_minutes": rng.choice(["", "", "", 20, 45]),
+                "preferred_services": rng.choice(["", "", ";".join(rng.sample(service_ids, 1))]),
+            }
+        )
     travel_rows = [{"from_locality": "A", "to_locality": "B", "minutes": rng.choice([15, 15, 40, 70])}]
     if rng.random() < 0.9:
         travel_rows.append({"from_locality": "B", "to_locality": "A", "minutes": rng.choice([15, 40, 70])})
-    locality_rows = [{"locality_id": "A", "equipment_store": "G"},
-                     {"locality_id": "B", "equipment_store": rng.choice(["G", ""])}]
-    equipment_rows = [{"store_id": "G", "item": item, "date": day(rng.randint(-1, horizon)), "quantity": rng.randint(0, 2)}
-                      for item in ("hoist", "commode") for _ in range(rng.randint(1, 2))]
+    locality_rows = [{"locality_id": "A", "equipment_store": "G"}, {"locality_id": "B", "equipment_store": rng.choice(["G", ""])}]
+    equipment_rows = [
+        {"store_id": "G", "item": item, "date": day(rng.randint(-1, horizon)), "quantity": rng.randint(0, 2)}
+        for item in ("hoist", "commode")
+        for _ in range(rng.randint(1, 2))
+    ]
     weights = rng.choice([None, {"wait_growth_days": 3, "tail_days": 2}, {"travel_weight": 0.1, "preference_penalty": 5}])
-    return write_snapshot(folder, patient_rows, service_rows, capacity_rows, locality_rows, coverage_rows,
-                          travel_rows, equipment_rows, None, horizon=horizon, weights=weights)
+    return write_snapshot(
+        folder,
+        patient_rows,
+        service_rows,
+        capacity_rows,
+        locality_rows,
+        coverage_rows,
+        travel_rows,
+        equipment_rows,
+        None,
+        horizon=horizon,
+        weights=weights,
+    )

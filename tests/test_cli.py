@@ -4,14 +4,13 @@ good ones give the plan files and a readable summary."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
 from checker import check_plan_folder
+from click.testing import CliRunner
 from helpers import day, write_snapshot
+
 from optimiser.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,15 +18,27 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def base(folder: Path) -> Path:
     patients = [
-        {"patient_id": "P1", "site": "H", "locality": "A", "pathway": 1, "ready_date": day(-2), "care_hours": 1,
-         "equipment": "hoist"},
+        {
+            "patient_id": "P1",
+            "site": "H",
+            "locality": "A",
+            "pathway": 1,
+            "ready_date": day(-2),
+            "care_hours": 1,
+            "equipment": "hoist",
+        },
         {"patient_id": "P2", "site": "H", "locality": "A", "pathway": 3, "ready_date": day(0)},
     ]
     services = [{"service_id": "R", "pathway": 1, "locality": "A"}, {"service_id": "C", "pathway": 3, "locality": "A"}]
     capacity = [{"service_id": "R", "date": day(0), "amount": 2}, {"service_id": "C", "date": day(0), "amount": 1}]
-    return write_snapshot(folder, patients, services, capacity,
-                          localities=[{"locality_id": "A", "equipment_store": "G"}],
-                          equipment=[{"store_id": "G", "item": "hoist", "date": day(0), "quantity": 1}])
+    return write_snapshot(
+        folder,
+        patients,
+        services,
+        capacity,
+        localities=[{"locality_id": "A", "equipment_store": "G"}],
+        equipment=[{"store_id": "G", "item": "hoist", "date": day(0), "quantity": 1}],
+    )
 
 
 def edit(folder: Path, name: str, old: str, new: str) -> None:
@@ -50,53 +61,109 @@ def pin_over_capacity(folder: Path) -> None:
 HEAD = "The snapshot has {n} problem{s}; nothing was written."
 
 BROKEN = {
-    "pathway zero": (lambda f: edit(f, "patients.csv", "P2,H,A,3", "P2,H,A,0"),
-                     ["patients.csv line 3, column pathway = '0': pathway must be 1, 2 or 3 (pathway 0 needs no placement: remove the row)"]),
-    "text in numeric column": (lambda f: edit(f, "capacity.csv", "C,2026-11-26,1", "C,2026-11-26,one"),
-                               ["capacity.csv line 3, column amount = 'one': is not a number; amount must be a number >= 0 (beds or carer-hours)"]),
-    "negative amount": (lambda f: edit(f, "capacity.csv", "C,2026-11-26,1", "C,2026-11-26,-1"),
-                        ["capacity.csv line 3, column amount = '-1': amount must be a number >= 0 (beds or carer-hours)"]),
-    "care hours missing for pathway 1": (lambda f: edit(f, "patients.csv", "2026-11-24,,1,", "2026-11-24,,,"),
-                                         ["patients.csv line 2, column care_hours = '': is empty for a pathway-1 patient; give the hours of care a day (> 0)"]),
-    "carers three": (lambda f: edit(f, "patients.csv", "2026-11-24,,1,", "2026-11-24,,1,3"),
-                     ["patients.csv line 2, column carers = '3': carers must be 1 or 2 (2 = double-handed care)"]),
-    "priority out of range": (lambda f: edit(f, "patients.csv", "2026-11-24,,1,", "2026-11-24,4,1,"),
-                              ["patients.csv line 2, column priority = '4': priority must be 1, 2 or 3 (3 = highest risk)"]),
-    "duplicate patient id": (lambda f: edit(f, "patients.csv", "P2,H", "P1,H"),
-                             ["patients.csv line 3, column patient_id = 'P1': repeats the patient_id of line 2; each must be unique"]),
-    "unknown locality": (lambda f: edit(f, "patients.csv", "P2,H,A", "P2,H,Z"),
-                         ["patients.csv line 3, column locality = 'Z': is not a locality_id in localities.csv; add the locality or fix the id"]),
-    "unknown service in capacity": (lambda f: edit(f, "capacity.csv", "C,2026", "X,2026"),
-                                    ["capacity.csv line 3, column service_id = 'X': is not a service_id in services.csv; add the service or fix the id"]),
-    "unknown store": (lambda f: edit(f, "equipment.csv", "G,hoist", "Q,hoist"),
-                      ["equipment.csv line 2, column store_id = 'Q': is not an equipment_store named in localities.csv; name it there or fix the id"]),
-    "unknown preferred service": (lambda f: edit(f, "patients.csv", "2026-11-26,,,,,,,,,,", "2026-11-26,,,,,,,,,,NOPE"),
-                                  ["patients.csv line 3, column preferred_services = 'NOPE': is not a service_id in services.csv; add the service or fix the id"]),
-    "bad boolean": (lambda f: edit(f, "services.csv", "C,,3,A,,", "C,,3,A,maybe,"),
-                    ["services.csv line 3, column dementia = 'maybe': is not a yes/no value; write true/false, 1/0, yes/no or y/n"]),
-    "malformed toml": (lambda f: (f / "snapshot.toml").write_text("snapshot_date = = 2026-11-26\n"),
-                       ["snapshot.toml line 1: is not valid TOML (Invalid value); fix the syntax"]),
-    "empty patients file": (lambda f: (f / "patients.csv").write_text(""),
-                            ["patients.csv: is empty; it needs a header row: patient_id, site, locality, pathway, ready_date, priority, "
-                             "care_hours, carers, dementia, nursing, bariatric, equipment, earliest_date, max_travel_minutes, preferred_services"]),
-    "binary services file": (lambda f: (f / "services.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00"),
-                             ["services.csv: is a binary file, not UTF-8 text; save it as CSV/TOML text"]),
-    "missing required column": (lambda f: edit(f, "capacity.csv", "service_id,date,amount", "service_id,date,amt"),
-                                ["capacity.csv line 1, column amount: required column is missing from the header; add a amount column"]),
-    "ragged row": (lambda f: append(f, "capacity.csv", "C,2026-11-27\n"),
-                   ["capacity.csv line 4: has 2 values but the header has 3 columns; fix the row"]),
-    "missing required file": (lambda f: (f / "localities.csv").unlink(),
-                              ["localities.csv: is missing; add it with columns locality_id"]),
-    "pinned wrong pathway": (lambda f: (f / "pinned.csv").write_text("patient_id,service_id,date\nP2,R,2026-11-26\n"),
-                             ["pinned.csv line 2, column service_id = 'R': breaks rule 1 (pathway): a pathway-3 patient pinned to a pathway-1 service; fix or unpin"]),
-    "pinned over capacity": (lambda f: pin_over_capacity(f),
-                             ["pinned.csv line 2, column service_id = 'R': breaks rule 5 (capacity): pinned placements exceed the capacity free by 2026-11-27; unpin some or add capacity"]),
-    "pinned outside horizon": (lambda f: (f / "pinned.csv").write_text("patient_id,service_id,date\nP2,C,2027-01-01\n"),
-                               ["pinned.csv line 2, column date = '2027-01-01': is outside the horizon; pin a date from 2026-11-26 to 2026-11-30"]),
-    "several problems at once": (lambda f: edit(f, "patients.csv", "P2,H,A,3,2026-11-26", "P2,H,Z,0,26/11/2026"),
-                                 ["patients.csv line 3, column pathway = '0': pathway must be 1, 2 or 3 (pathway 0 needs no placement: remove the row)",
-                                  "patients.csv line 3, column ready_date = '26/11/2026': is not a date; write the date as YYYY-MM-DD",
-                                  "patients.csv line 3, column locality = 'Z': is not a locality_id in localities.csv; add the locality or fix the id"]),
+    "pathway zero": (
+        lambda f: edit(f, "patients.csv", "P2,H,A,3", "P2,H,A,0"),
+        ["patients.csv line 3, column pathway = '0': pathway must be 1, 2 or 3 (pathway 0 needs no placement: remove the row)"],
+    ),
+    "text in numeric column": (
+        lambda f: edit(f, "capacity.csv", "C,2026-11-26,1", "C,2026-11-26,one"),
+        ["capacity.csv line 3, column amount = 'one': is not a number; amount must be a number >= 0 (beds or carer-hours)"],
+    ),
+    "negative amount": (
+        lambda f: edit(f, "capacity.csv", "C,2026-11-26,1", "C,2026-11-26,-1"),
+        ["capacity.csv line 3, column amount = '-1': amount must be a number >= 0 (beds or carer-hours)"],
+    ),
+    "care hours missing for pathway 1": (
+        lambda f: edit(f, "patients.csv", "2026-11-24,,1,", "2026-11-24,,,"),
+        ["patients.csv line 2, column care_hours = '': is empty for a pathway-1 patient; give the hours of care a day (> 0)"],
+    ),
+    "carers three": (
+        lambda f: edit(f, "patients.csv", "2026-11-24,,1,", "2026-11-24,,1,3"),
+        ["patients.csv line 2, column carers = '3': carers must be 1 or 2 (2 = double-handed care)"],
+    ),
+    "priority out of range": (
+        lambda f: edit(f, "patients.csv", "2026-11-24,,1,", "2026-11-24,4,1,"),
+        ["patients.csv line 2, column priority = '4': priority must be 1, 2 or 3 (3 = highest risk)"],
+    ),
+    "duplicate patient id": (
+        lambda f: edit(f, "patients.csv", "P2,H", "P1,H"),
+        ["patients.csv line 3, column patient_id = 'P1': repeats the patient_id of line 2; each must be unique"],
+    ),
+    "unknown locality": (
+        lambda f: edit(f, "patients.csv", "P2,H,A", "P2,H,Z"),
+        ["patients.csv line 3, column locality = 'Z': is not a locality_id in localities.csv; add the locality or fix the id"],
+    ),
+    "unknown service in capacity": (
+        lambda f: edit(f, "capacity.csv", "C,2026", "X,2026"),
+        ["capacity.csv line 3, column service_id = 'X': is not a service_id in services.csv; add the service or fix the id"],
+    ),
+    "unknown store": (
+        lambda f: edit(f, "equipment.csv", "G,hoist", "Q,hoist"),
+        [
+            "equipment.csv line 2, column store_id = 'Q': is not an equipment_store named in localities.csv; name it there or fix the id"
+        ],
+    ),
+    "unknown preferred service": (
+        lambda f: edit(f, "patients.csv", "2026-11-26,,,,,,,,,,", "2026-11-26,,,,,,,,,,NOPE"),
+        [
+            "patients.csv line 3, column preferred_services = 'NOPE': is not a service_id in services.csv; add the service or fix the id"
+        ],
+    ),
+    "bad boolean": (
+        lambda f: edit(f, "services.csv", "C,,3,A,,", "C,,3,A,maybe,"),
+        ["services.csv line 3, column dementia = 'maybe': is not a yes/no value; write true/false, 1/0, yes/no or y/n"],
+    ),
+    "malformed toml": (
+        lambda f: (f / "snapshot.toml").write_text("snapshot_date = = 2026-11-26\n"),
+        ["snapshot.toml line 1: is not valid TOML (Invalid value); fix the syntax"],
+    ),
+    "empty patients file": (
+        lambda f: (f / "patients.csv").write_text(""),
+        [
+            "patients.csv: is empty; it needs a header row: patient_id, site, locality, pathway, ready_date, priority, "
+            "care_hours, carers, dementia, nursing, bariatric, equipment, earliest_date, max_travel_minutes, preferred_services"
+        ],
+    ),
+    "binary services file": (
+        lambda f: (f / "services.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00"),
+        ["services.csv: is a binary file, not UTF-8 text; save it as CSV/TOML text"],
+    ),
+    "missing required column": (
+        lambda f: edit(f, "capacity.csv", "service_id,date,amount", "service_id,date,amt"),
+        ["capacity.csv line 1, column amount: required column is missing from the header; add a amount column"],
+    ),
+    "ragged row": (
+        lambda f: append(f, "capacity.csv", "C,2026-11-27\n"),
+        ["capacity.csv line 4: has 2 values but the header has 3 columns; fix the row"],
+    ),
+    "missing required file": (
+        lambda f: (f / "localities.csv").unlink(),
+        ["localities.csv: is missing; add it with columns locality_id"],
+    ),
+    "pinned wrong pathway": (
+        lambda f: (f / "pinned.csv").write_text("patient_id,service_id,date\nP2,R,2026-11-26\n"),
+        [
+            "pinned.csv line 2, column service_id = 'R': breaks rule 1 (pathway): a pathway-3 patient pinned to a pathway-1 service; fix or unpin"
+        ],
+    ),
+    "pinned over capacity": (
+        lambda f: pin_over_capacity(f),
+        [
+            "pinned.csv line 2, column service_id = 'R': breaks rule 5 (capacity): pinned placements exceed the capacity free by 2026-11-27; unpin some or add capacity"
+        ],
+    ),
+    "pinned outside horizon": (
+        lambda f: (f / "pinned.csv").write_text("patient_id,service_id,date\nP2,C,2027-01-01\n"),
+        ["pinned.csv line 2, column date = '2027-01-01': is outside the horizon; pin a date from 2026-11-26 to 2026-11-30"],
+    ),
+    "several problems at once": (
+        lambda f: edit(f, "patients.csv", "P2,H,A,3,2026-11-26", "P2,H,Z,0,26/11/2026"),
+        [
+            "patients.csv line 3, column pathway = '0': pathway must be 1, 2 or 3 (pathway 0 needs no placement: remove the row)",
+            "patients.csv line 3, column ready_date = '26/11/2026': is not a date; write the date as YYYY-MM-DD",
+            "patients.csv line 3, column locality = 'Z': is not a locality_id in localities.csv; add the locality or fix the id",
+        ],
+    ),
 }
 
 
@@ -140,8 +207,9 @@ def test_allocate_demo_writes_contract_files(tmp_path):
 
 
 def test_json_flag_prints_summary(tmp_path):
-    result = CliRunner().invoke(main, ["allocate", str(ROOT / "instances" / "demo"), "--out", str(tmp_path / "p"),
-                                       "--solver", "greedy", "--json"])
+    result = CliRunner().invoke(
+        main, ["allocate", str(ROOT / "instances" / "demo"), "--out", str(tmp_path / "p"), "--solver", "greedy", "--json"]
+    )
     assert result.exit_code == 0
     summary = json.loads(result.stdout)
     assert summary["solver"] == "greedy" and summary["status"] == "feasible"

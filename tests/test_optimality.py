@@ -4,9 +4,9 @@ and every plan passes the independent checker."""
 import math
 
 import pytest
-
 from checker import brute_force_optimum, check_plan_folder
 from helpers import random_tiny_snapshot
+
 from optimiser import allocate, load_snapshot
 
 

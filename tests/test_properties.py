@@ -4,11 +4,11 @@ independent checker, and never worse than the greedy plan (itself feasible)."""
 import tempfile
 from pathlib import Path
 
+from checker import Instance
+from helpers import random_tiny_snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checker import Instance
-from helpers import random_tiny_snapshot
 from optimiser import allocate, build_formulation, load_snapshot, solve
 
 

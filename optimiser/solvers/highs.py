@@ -60,8 +60,9 @@ def solve_highs(
     if time_limit is not None:
         highs.setOptionValue("time_limit", float(time_limit))
     if n == 0:
-        return SolveResult(Status.OPTIMAL, np.zeros(0), formulation.constant, formulation.constant, "highs",
-                           time.perf_counter() - started)
+        return SolveResult(
+            Status.OPTIMAL, np.zeros(0), formulation.constant, formulation.constant, "highs", time.perf_counter() - started
+        )
 
     columns = matrix.tocsc()
     lp = highspy.HighsLp()
@@ -103,7 +104,13 @@ def solve_highs(
         ours = Status.ERROR
     message = "interrupted" if interrupted else highs.modelStatusToString(status)
     return SolveResult(
-        ours, x, objective, min(bound, objective) if has_plan else bound, "highs", seconds, message,
+        ours,
+        x,
+        objective,
+        min(bound, objective) if has_plan else bound,
+        "highs",
+        seconds,
+        message,
         {"nodes": int(info.mip_node_count), "highs_status": highs.modelStatusToString(status)},
     )
 

@@ -1,0 +1,55 @@
+"""Exact integer scaling of rows and objective, for routes that need integer data (CP-SAT).
+
+Every coefficient of the contract is a rational with a small denominator
+(carer-hours such as 0.75, costs with 1 / (2 * wait_growth_days) and
+travel_weight * minutes). Each row is multiplied by the least common multiple
+of its coefficients' denominators, its right-hand side rounded down (valid
+because the left side is then an integer); the objective is multiplied by the
+LCM of its denominators so that the integer optimum, divided back, is the
+contract's optimum.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import scipy.sparse as sp
+
+MAX_DENOMINATOR = 10**6
+TOLERANCE = 1e-9
+
+
+class ScalingError(ValueError):
+    """A coefficient is not a rational with a small denominator."""
+
+
+def integer_multiplier(values: np.ndarray) -> int:
+    """Least k >= 1 such that k * v is (within 1e-9) an integer for every v."""
+    multiplier = 1
+    for value in np.unique(np.asarray(values, dtype=float)):
+        fraction = Fraction(float(value)).limit_denominator(MAX_DENOMINATOR)
+        if abs(float(fraction) - value) > TOLERANCE * max(1.0, abs(value)):
+            raise ScalingError(f"{value!r} is not a ratio of small integers")
+        multiplier = math.lcm(multiplier, fraction.denominator)
+    return multiplier
+
+
+def scale_rows(matrix: sp.csr_matrix, upper: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Rows multiplied to integer coefficients; right-hand sides floored."""
+    matrix = matrix.tocsr()
+    factors = np.ones(matrix.shape[0])
+    for row in range(matrix.shape[0]):
+        coefs = matrix.data[matrix.indptr[row] : matrix.indptr[row + 1]]
+        if coefs.size and not np.allclose(coefs, np.round(coefs), atol=TOLERANCE):
+            factors[row] = integer_multiplier(coefs)
+    scaled = sp.diags(factors) @ matrix
+    scaled.data = np.round(scaled.data)
+    return scaled.tocsr(), np.floor(upper * factors + TOLERANCE)
+
+
+def scale_objective(objective: np.ndarray) -> tuple[np.ndarray, int]:
+    """Integer objective coefficients and the multiplier used."""
+    multiplier = integer_multiplier(objective)
+    return np.round(objective * multiplier).astype(np.int64), multiplier

@@ -8,9 +8,14 @@ from .formulation import Formulation, build_formulation
 from .greedy import greedy_plan, solve_greedy
 from .plan import Plan, make_plan
 from .snapshot import Snapshot, load_snapshot
+from .solvers.cpsat import solve_cpsat
+from .solvers.decomposed import solve_decomposed
 from .solvers.highs import solve_highs
+from .solvers.pyomo_route import solve_pyomo
+from .solvers.result import SolveResult
 
-SOLVERS = ("highs", "greedy")
+ROUTES = {"highs": solve_highs, "cpsat": solve_cpsat, "pyomo": solve_pyomo}
+SOLVERS = (*ROUTES, "greedy")
 
 
 def allocate(
@@ -21,30 +26,55 @@ def allocate(
     mip_gap: float = 1e-6,
     seed: int = 0,
     warm_start: bool = True,
+    decompose: bool = True,
+    naive: bool = False,
     log: bool = False,
 ) -> Plan:
     """Match patients to places over the horizon; return the Plan.
 
-    ``solver``: ``highs`` (exact MILP, default) or ``greedy`` (first come
-    first served baseline). ``time_limit`` in seconds stops the MILP with the
-    best plan found (status ``feasible``); ``mip_gap`` is the relative gap at
-    which a plan counts as optimal.
+    ``solver``: ``highs`` (exact MILP through highspy, default), ``cpsat``
+    (OR-Tools CP-SAT), ``pyomo`` (Pyomo model solved by HiGHS) or ``greedy``
+    (first come first served baseline). ``time_limit`` in seconds stops with
+    the best plan found (status ``feasible``); ``mip_gap`` is the relative gap
+    at which a plan counts as optimal. ``decompose`` solves independent parts
+    apart (exact); ``naive`` builds the contract's rows literally and solves
+    one MILP (the benchmark baseline).
     """
     if not isinstance(snapshot, Snapshot):
         snapshot = load_snapshot(snapshot)
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; use one of {', '.join(SOLVERS)}")
-    formulation = build_formulation(snapshot)
-    options = {"solver": solver, "time_limit": time_limit, "threads": threads, "mip_gap": mip_gap, "seed": seed}
+    formulation = build_formulation(snapshot, naive=naive)
+    options = {
+        "solver": solver,
+        "time_limit": time_limit,
+        "threads": threads,
+        "mip_gap": mip_gap,
+        "seed": seed,
+        "decompose": decompose and not naive,
+        "naive": naive,
+    }
     result = solve(
-        formulation, solver, time_limit=time_limit, threads=threads, mip_gap=mip_gap, seed=seed, warm_start=warm_start, log=log
+        formulation,
+        solver,
+        time_limit=time_limit,
+        threads=threads,
+        mip_gap=mip_gap,
+        seed=seed,
+        warm_start=warm_start,
+        decompose=decompose and not naive,
+        log=log,
     )
     return make_plan(formulation, result, options)
 
 
-def solve(formulation: Formulation, solver: str = "highs", warm_start: bool = True, **options):
+def solve(
+    formulation: Formulation, solver: str = "highs", warm_start: bool = True, decompose: bool = True, **options
+) -> SolveResult:
     """Solve a built formulation with one route; returns a SolveResult."""
     if solver == "greedy":
         return solve_greedy(formulation)
     start = greedy_plan(formulation) if warm_start else None
-    return solve_highs(formulation, warm_start=start, **options)
+    if decompose:
+        return solve_decomposed(formulation, ROUTES[solver], solver, warm_start=start, **options)
+    return ROUTES[solver](formulation, warm_start=start, **options)

@@ -68,7 +68,7 @@ def define_assignment(snapshot: Snapshot, variables: pd.DataFrame) -> RowBlock:
     )
 
 
-def define_capacity(snapshot: Snapshot, variables: pd.DataFrame) -> RowBlock:
+def define_capacity(snapshot: Snapshot, variables: pd.DataFrame, naive: bool = False) -> RowBlock:
     """Capacity (rule 5), cumulative because a placement holds its place:
 
         sum_{p, d' <= d} use(p, s) * x[p, s, d'] <= Cap(s, d)     for services s, days d
@@ -76,7 +76,10 @@ def define_capacity(snapshot: Snapshot, variables: pd.DataFrame) -> RowBlock:
     with use = care_hours * carers (pathway 1) or 1 (beds), Cap(s, d) the
     amounts arrived by day d. Written only on breakpoint days (the last day,
     and days just before new capacity arrives: the others are implied), and
-    only where the eligible use could exceed Cap.
+    only where the eligible use could exceed Cap; rows are then scaled to
+    integer coefficients with the right-hand side rounded down (``_integral``).
+    ``naive=True`` writes every day's row as the contract states it (the
+    benchmark baseline).
     """
     cumulative = cumulative_capacity(snapshot)
     block = _cumulative_rows(
@@ -86,6 +89,7 @@ def define_capacity(snapshot: Snapshot, variables: pd.DataFrame) -> RowBlock:
         col=np.arange(len(variables)),
         coef=variables["use"].to_numpy(dtype=float),
         cumulative=cumulative,
+        naive=naive,
     )
     block.keys = pd.DataFrame(
         {
@@ -93,6 +97,27 @@ def define_capacity(snapshot: Snapshot, variables: pd.DataFrame) -> RowBlock:
             "date": snapshot.date_of(block.keys["day"].to_numpy()).to_numpy(),
         }
     )
+    return block if naive else _integral(block)
+
+
+def _integral(block: RowBlock) -> RowBlock:
+    """Scale the rows to integer coefficients and round the right-hand side down.
+
+    With x binary the left side is then an integer, so flooring the right side
+    keeps every integer solution and cuts off fractional ones (e.g. 2.5 free
+    beds admit 2 patients). If a coefficient is not a small-denominator
+    rational, the block is left as it is.
+    """
+    from .scaling import ScalingError, integer_multiplier
+
+    if block.size == 0:
+        return block
+    try:
+        multiplier = integer_multiplier(block.coef)
+    except ScalingError:
+        return block
+    block.coef = np.round(block.coef * multiplier)
+    block.upper = np.floor(block.upper * multiplier + TOLERANCE)
     return block
 
 
@@ -131,7 +156,7 @@ def define_admissions(snapshot: Snapshot, variables: pd.DataFrame) -> RowBlock:
     )
 
 
-def define_equipment(snapshot: Snapshot, variables: pd.DataFrame) -> RowBlock:
+def define_equipment(snapshot: Snapshot, variables: pd.DataFrame, naive: bool = False) -> RowBlock:
     """Equipment (rule 7), cumulative per store g, item i, day d:
 
         sum_{p needs i, store(p) = g} sum_{s, d' <= d} x[p, s, d'] <= Stock(g, i, d)
@@ -151,6 +176,7 @@ def define_equipment(snapshot: Snapshot, variables: pd.DataFrame) -> RowBlock:
         col=col,
         coef=np.ones(len(col)),
         cumulative=stock,
+        naive=naive,
     )
     entity = block.keys["entity"].to_numpy()
     block.keys = pd.DataFrame(
@@ -187,14 +213,14 @@ def define_pinned(snapshot: Snapshot, variables: pd.DataFrame) -> np.ndarray:
     return lower
 
 
-def _cumulative_rows(family, entity, day, col, coef, cumulative) -> RowBlock:
+def _cumulative_rows(family, entity, day, col, coef, cumulative, naive: bool = False) -> RowBlock:
     """Rows sum_{d' <= b} coef * x <= cumulative[entity, b] on each breakpoint day b.
 
     A nonzero at day d enters every breakpoint row of its entity with b >= d;
     the breakpoint rows of an entity are numbered consecutively, so these are
     the rows first[entity, d] .. last[entity].
     """
-    breakpoints = breakpoint_days(cumulative)
+    breakpoints = np.ones_like(cumulative, dtype=bool) if naive else breakpoint_days(cumulative)
     bp_entity, bp_day = np.nonzero(breakpoints)  # sorted by entity, then day
     number = np.cumsum(breakpoints.ravel()).reshape(breakpoints.shape) - breakpoints  # index of first bp >= d
     remaining = np.cumsum(breakpoints[:, ::-1], axis=1)[:, ::-1]  # count of bps >= d
@@ -205,7 +231,7 @@ def _cumulative_rows(family, entity, day, col, coef, cumulative) -> RowBlock:
     coefs = np.repeat(coef, count)
     upper = cumulative[bp_entity, bp_day]
     load = np.bincount(rows, weights=coefs, minlength=len(upper))
-    binding = load > upper + TOLERANCE
+    binding = np.ones(len(upper), dtype=bool) if naive else load > upper + TOLERANCE
     local = np.full(len(upper), -1)
     local[binding] = np.arange(int(binding.sum()))
     keep = local[rows] >= 0

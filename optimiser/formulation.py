@@ -65,6 +65,49 @@ class Formulation:
         )
         return matrix, np.concatenate(upper)
 
+    def patients_in_model(self) -> np.ndarray:
+        """Indices of the patients that have at least one variable."""
+        return np.unique(self.variables["patient"].to_numpy())
+
+    def subset(self, columns: np.ndarray) -> Formulation:
+        """The sub-model on these variables: rows keep only their nonzeros in ``columns``,
+        empty rows are dropped; the constant is U(p) of the subset's patients only.
+
+        Exact for a union of connected components (no row is split).
+        """
+        columns = np.asarray(columns, dtype=np.int64)
+        new_index = np.full(self.num_variables, -1, dtype=np.int64)
+        new_index[columns] = np.arange(len(columns))
+        blocks = []
+        for block in self.blocks:
+            keep = new_index[block.col] >= 0
+            rows = block.row[keep]
+            kept_rows = np.unique(rows)
+            local = np.full(block.size, -1, dtype=np.int64)
+            local[kept_rows] = np.arange(len(kept_rows))
+            blocks.append(
+                RowBlock(
+                    block.family,
+                    block.keys.iloc[kept_rows].reset_index(drop=True),
+                    local[rows],
+                    new_index[block.col[keep]],
+                    block.coef[keep],
+                    block.upper[kept_rows],
+                )
+            )
+        variables = self.variables.iloc[columns].reset_index(drop=True)
+        patients = np.unique(variables["patient"].to_numpy())
+        return Formulation(
+            snapshot=self.snapshot,
+            variables=variables,
+            objective=self.objective[columns],
+            constant=float(self.unplaced_cost[patients].sum()),
+            lower=self.lower[columns],
+            blocks=blocks,
+            unplaced_cost=self.unplaced_cost,
+            build_seconds=0.0,
+        )
+
     def row_names(self) -> list[str]:
         return [name for block in self.blocks for name in block.names()]
 
@@ -81,8 +124,13 @@ class Formulation:
         return broken
 
 
-def build_formulation(snapshot: Snapshot) -> Formulation:
-    """Variables, rows and objective of the snapshot's MILP."""
+def build_formulation(snapshot: Snapshot, naive: bool = False) -> Formulation:
+    """Variables, rows and objective of the snapshot's MILP.
+
+    ``naive=True`` writes the capacity and equipment rows on every day, as the
+    contract states them, without the implied-row and integer-rounding
+    tightenings: the baseline the benchmarks compare against.
+    """
     started = time.perf_counter()
     variables = eligible_triples(snapshot)
     patients = snapshot.patients
@@ -92,9 +140,9 @@ def build_formulation(snapshot: Snapshot) -> Formulation:
     objective = variables["cost"].to_numpy() - unplaced[variables["patient"].to_numpy()]
     blocks = [
         define_assignment(snapshot, variables),
-        define_capacity(snapshot, variables),
+        define_capacity(snapshot, variables, naive=naive),
         define_admissions(snapshot, variables),
-        define_equipment(snapshot, variables),
+        define_equipment(snapshot, variables, naive=naive),
     ]
     lower = define_pinned(snapshot, variables)
     return Formulation(

@@ -31,6 +31,36 @@ def _names(ids, most: int = 3) -> str:
     return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
 
 
+class _Facts:
+    """What every reason looks up, computed once (per-patient slices by binary search)."""
+
+    def __init__(self, formulation: Formulation, chosen: np.ndarray):
+        snapshot = formulation.snapshot
+        self.snapshot = snapshot
+        self.formulation = formulation
+        self.pairs = eligible_pairs(snapshot)
+        self.reach = {locality: frame for locality, frame in reach_table(snapshot).groupby("locality")}
+        self.equipment_day = equipment_ready_day(snapshot)
+        self.needs = equipment_needs(snapshot)
+        self.needs_of = {p: frame for p, frame in self.needs.groupby("patient")}
+        self.capacity = cumulative_capacity(snapshot)
+        self.stock_keys, self.stock = cumulative_stock(snapshot)
+        self.usage = _usage(formulation, chosen)
+        self.variable_patient = formulation.variables["patient"].to_numpy()
+        self.pair_patient = self.pairs["patient"].to_numpy()
+
+    def variables_of(self, p: int) -> pd.DataFrame:
+        lo, hi = np.searchsorted(self.variable_patient, [p, p + 1])
+        return self.formulation.variables.iloc[lo:hi]
+
+    def services_of(self, p: int) -> np.ndarray:
+        lo, hi = np.searchsorted(self.pair_patient, [p, p + 1])
+        return self.pairs["service"].to_numpy()[lo:hi]
+
+    def needs_of_patient(self, p: int) -> pd.DataFrame:
+        return self.needs_of.get(p, self.needs.iloc[0:0])
+
+
 def unplaced_reasons(formulation: Formulation, x: np.ndarray) -> pd.DataFrame:
     """One row per unplaced patient: ``patient`` (index), ``patient_id``, ``cause``, ``reason``."""
     snapshot = formulation.snapshot
@@ -43,29 +73,27 @@ def unplaced_reasons(formulation: Formulation, x: np.ndarray) -> pd.DataFrame:
     if len(unplaced) == 0:
         return pd.DataFrame({"patient": [], "patient_id": [], "cause": [], "reason": []})
 
-    pairs = eligible_pairs(snapshot)
+    facts = _Facts(formulation, chosen)
     has_pair = np.zeros(len(patients), dtype=bool)
-    has_pair[pairs["patient"].to_numpy()] = True
-    equipment_day = equipment_ready_day(snapshot)
+    has_pair[facts.pair_patient] = True
     has_triple = np.zeros(len(patients), dtype=bool)
-    has_triple[variables["patient"].to_numpy()] = True
+    has_triple[facts.variable_patient] = True
     horizon = snapshot.horizon
-    usage = _usage(formulation, chosen)
-    needs = equipment_needs(snapshot)
+    earliest = patients["earliest_day"].to_numpy()
 
     causes, reasons = [], []
     for p in unplaced:
         if not has_pair[p]:
-            cause, reason = "no_eligible_service", _no_service_reason(snapshot, p)
-        elif patients["earliest_day"].iat[p] >= horizon:
-            start = snapshot.date_of([patients["earliest_day"].iat[p]])[0]
+            cause, reason = "no_eligible_service", _no_service_reason(facts, p)
+        elif earliest[p] >= horizon:
+            start = snapshot.date_of([earliest[p]])[0]
             cause, reason = "horizon", f"horizon: earliest start {start} is past the horizon ({horizon} days)"
-        elif equipment_day[p] >= horizon:
-            cause, reason = "equipment", _missing_equipment_reason(snapshot, needs, p)
+        elif facts.equipment_day[p] >= horizon:
+            cause, reason = "equipment", _missing_equipment_reason(facts, p)
         elif not has_triple[p]:
-            cause, reason = _no_triple_reason(snapshot, pairs, p)
+            cause, reason = _no_triple_reason(facts, p)
         else:
-            cause, reason = _crowded_out_reason(formulation, usage, needs, p)
+            cause, reason = _crowded_out_reason(facts, p)
         causes.append(cause)
         reasons.append(reason)
     return pd.DataFrame(
@@ -73,15 +101,19 @@ def unplaced_reasons(formulation: Formulation, x: np.ndarray) -> pd.DataFrame:
     )
 
 
-def _no_service_reason(snapshot, p: int) -> str:
+def _no_service_reason(facts: _Facts, p: int) -> str:
+    snapshot = facts.snapshot
     patients, services = snapshot.patients, snapshot.services
     pathway = patients["pathway"].iat[p]
     candidates = np.flatnonzero(services["pathway"].to_numpy() == pathway)
     if len(candidates) == 0:
         return f"no eligible service: the snapshot has no pathway-{pathway} service"
-    reach = reach_table(snapshot)
-    reach = reach[(reach["locality"] == patients["locality"].iat[p]) & reach["service"].isin(candidates)]
-    within = reach[reach["minutes"] <= patients["max_travel"].iat[p] + TOLERANCE]["service"].to_numpy()
+    reach = facts.reach.get(patients["locality"].iat[p])
+    if reach is None:
+        within = np.zeros(0, dtype=np.int64)
+    else:
+        reach = reach[reach["service"].isin(candidates)]
+        within = reach[reach["minutes"] <= patients["max_travel"].iat[p] + TOLERANCE]["service"].to_numpy()
     out_of_reach = len(candidates) - len(within)
     parts = []
     if out_of_reach:
@@ -102,22 +134,24 @@ def _no_service_reason(snapshot, p: int) -> str:
     return "no eligible service: " + "; ".join(parts)
 
 
-def _missing_equipment_reason(snapshot, needs: pd.DataFrame, p: int) -> str:
+def _missing_equipment_reason(facts: _Facts, p: int) -> str:
+    snapshot = facts.snapshot
     store = snapshot.patients["store"].iat[p]
-    mine = needs[needs["patient"] == p]
+    mine = facts.needs_of_patient(p)
     if store == "":
         return (
             f"equipment: needs {_names(mine['item'])} but locality {snapshot.patients['locality'].iat[p]} has no equipment store"
         )
-    keys, stock = cumulative_stock(snapshot)
+    stock = facts.stock
     missing = [item for item, key in zip(mine["item"], mine["key"]) if key < 0 or stock[key, -1] < 1 - TOLERANCE]
     return f"equipment: {_names(missing)} not in stock at store {store} within the horizon"
 
 
-def _no_triple_reason(snapshot, pairs: pd.DataFrame, p: int) -> tuple[str, str]:
-    services = pairs.loc[pairs["patient"] == p, "service"].to_numpy()
+def _no_triple_reason(facts: _Facts, p: int) -> tuple[str, str]:
+    snapshot = facts.snapshot
+    services = facts.services_of(p)
     use = snapshot.patients["use"].iat[p]
-    most = cumulative_capacity(snapshot)[services, -1]
+    most = facts.capacity[services, -1]
     ids = snapshot.services["service_id"].to_numpy()[services]
     if (most < use - TOLERANCE).all():
         unit = "carer-hours a day" if snapshot.patients["pathway"].iat[p] == 1 else "bed"
@@ -150,14 +184,14 @@ def _usage(formulation: Formulation, chosen: np.ndarray) -> dict:
     }
 
 
-def _crowded_out_reason(formulation: Formulation, usage: dict, needs: pd.DataFrame, p: int) -> tuple[str, str]:
-    snapshot = formulation.snapshot
-    variables = formulation.variables
-    mine = variables[variables["patient"].to_numpy() == p]
+def _crowded_out_reason(facts: _Facts, p: int) -> tuple[str, str]:
+    snapshot, formulation, usage = facts.snapshot, facts.formulation, facts.usage
+    mine = facts.variables_of(p)
     s, d, use = mine["service"].to_numpy(), mine["day"].to_numpy(), mine["use"].to_numpy()
     fits = usage["capacity_floor"][s, d] >= use - TOLERANCE
     admits = usage["admissions_left"][s, d] >= 1 - TOLERANCE
-    keys = needs.loc[(needs["patient"] == p) & (needs["key"] >= 0), ["key", "item"]]
+    keys = facts.needs_of_patient(p)
+    keys = keys[keys["key"] >= 0]
     stocked = np.ones(len(mine), dtype=bool)
     short_items = []
     for key, item in zip(keys["key"], keys["item"]):

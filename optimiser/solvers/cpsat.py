@@ -11,8 +11,9 @@ import time
 import numpy as np
 
 from ..formulation import Formulation
+from ..scaling import scale_objective, scale_rows
+from . import interrupt
 from .result import SolveResult, Status
-from .scaling import scale_objective, scale_rows
 
 
 def solve_cpsat(
@@ -53,7 +54,11 @@ def solve_cpsat(
     solver.parameters.log_search_progress = bool(log)
     if time_limit is not None:
         solver.parameters.max_time_in_seconds = float(time_limit)
-    status = solver.Solve(model)
+    key = interrupt.register(solver.StopSearch)
+    try:
+        status = interrupt.run_interruptibly(solver.Solve, model)
+    finally:
+        interrupt.unregister(key)
     seconds = time.perf_counter() - started
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         values = np.array([solver.BooleanValue(var) for var in x], dtype=float)

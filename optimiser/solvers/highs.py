@@ -1,6 +1,6 @@
 """HiGHS route (highspy): the Formulation passed as one column-wise LP with integrality.
 
-HiGHS runs in its own thread (highspy's startSolve) so that Ctrl-C cancels the
+HiGHS runs outside the main thread (``interrupt.py``) so that Ctrl-C cancels the
 solve and the best plan found so far is still reported.
 """
 
@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from ..formulation import Formulation
+from . import interrupt
 from .result import SolveResult, Status
 
 
@@ -43,8 +44,13 @@ def solve_highs(
     seed: int = 0,
     warm_start: np.ndarray | None = None,
     log: bool = False,
+    relax: bool = False,
 ) -> SolveResult:
-    """Solve with HiGHS; status optimal, feasible (a limit or Ctrl-C stopped it) or error."""
+    """Solve with HiGHS; status optimal, feasible (a limit or Ctrl-C stopped it) or error.
+
+    ``relax=True`` solves the LP relaxation (simplex, so the solution is a
+    vertex); the result then holds the LP solution and its value, unrounded.
+    """
     import highspy
 
     started = time.perf_counter()
@@ -78,9 +84,12 @@ def solve_highs(
     lp.a_matrix_.start_ = columns.indptr.astype(np.int32)
     lp.a_matrix_.index_ = columns.indices.astype(np.int32)
     lp.a_matrix_.value_ = columns.data.astype(float)
-    lp.integrality_ = np.full(n, highspy.HighsVarType.kInteger)
+    if relax:
+        highs.setOptionValue("solver", "simplex")
+    else:
+        lp.integrality_ = np.full(n, highspy.HighsVarType.kInteger)
     highs.passModel(lp)
-    if warm_start is not None:
+    if warm_start is not None and not relax:
         solution = highspy.HighsSolution()
         solution.col_value = np.asarray(warm_start, dtype=float).tolist()
         solution.value_valid = True
@@ -90,6 +99,19 @@ def solve_highs(
     status = highs.getModelStatus()
     info = highs.getInfo()
     seconds = time.perf_counter() - started
+    if relax:
+        optimal = status == highspy.HighsModelStatus.kOptimal
+        values = np.asarray(highs.getSolution().col_value)
+        value = float(info.objective_function_value)
+        return SolveResult(
+            Status.OPTIMAL if optimal else Status.ERROR,
+            values if optimal else None,
+            value,
+            value,
+            "highs-lp",
+            seconds,
+            highs.modelStatusToString(status),
+        )
     has_plan = info.primal_solution_status == 2  # kSolutionStatusFeasible
     x = np.round(np.asarray(highs.getSolution().col_value)) if has_plan else None
     objective = formulation.value(x) if has_plan else float("inf")
@@ -116,17 +138,11 @@ def solve_highs(
 
 
 def _run(highs) -> bool:
-    """Run the solve in HiGHS's thread; on Ctrl-C ask it to stop and wait. True if interrupted."""
+    """Run the solve; a Ctrl-C (see ``interrupt.py``) cancels it. True if it was interrupted."""
     highs.HandleUserInterrupt = True
-    thread = highs.startSolve()
-    interrupted = False
-    while True:
-        try:
-            finished, _ = highs.wait(0.1)
-            if finished:
-                break
-        except KeyboardInterrupt:
-            interrupted = True
-            highs.cancelSolve()
-    thread.join()
-    return interrupted
+    key = interrupt.register(highs.cancelSolve)
+    try:
+        interrupt.run_interruptibly(highs.run)
+    finally:
+        interrupt.unregister(key)
+    return interrupt.interrupted.is_set()

@@ -74,14 +74,16 @@ def off_preference(snapshot: Snapshot, patient: np.ndarray, service: np.ndarray)
     return has_list[patient] & ~np.isin(codes, preferred_codes)
 
 
-def eligible_triples(snapshot: Snapshot, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+def eligible_triples(snapshot: Snapshot, pairs: pd.DataFrame | None = None, drop_dominated: bool = True) -> pd.DataFrame:
     """The model's variables: one row per eligible (patient, service, day).
 
     Columns: ``patient``, ``service``, ``day``, ``minutes``, ``use``, ``cost``.
     Days run from e(p) to D - 1; weekend days are dropped where the service
     takes no weekend admissions (rule 4); triples where use(p) > Cap(s, d) or
     an item is not yet in stock are dropped (the patient alone breaks rule 5
-    or 7 there). A pinned patient keeps only the pinned triple.
+    or 7 there). A pinned patient keeps only the pinned triple. With
+    ``drop_dominated``, days no optimal plan uses are dropped
+    (``_drop_dominated_days``).
     """
     if pairs is None:
         pairs = eligible_pairs(snapshot)
@@ -102,6 +104,8 @@ def eligible_triples(snapshot: Snapshot, pairs: pd.DataFrame | None = None) -> p
     keep &= triples["use"].to_numpy() <= cumulative_capacity(snapshot)[s, d] + TOLERANCE
     triples = triples[keep]
     triples = _keep_pinned_only(snapshot, triples)
+    if drop_dominated:
+        triples = _drop_dominated_days(snapshot, triples)
     p = triples["patient"].to_numpy()
     s = triples["service"].to_numpy()
     triples["cost"] = placement_cost(
@@ -138,3 +142,58 @@ def _keep_pinned_only(snapshot: Snapshot, triples: pd.DataFrame) -> pd.DataFrame
     matched = triples.merge(pinned, on=["patient", "service", "day"], how="left", indicator=True)["_merge"].to_numpy()
     keep = ~is_pinned_patient | (matched == "both")
     return triples[keep]
+
+
+def _drop_dominated_days(snapshot: Snapshot, triples: pd.DataFrame) -> pd.DataFrame:
+    """Drop start days that no optimal plan uses (an exact reduction).
+
+    Call an *interval* of (p, s) a run of days on which neither Cap(s, .) nor
+    the stock of any item p needs changes. Moving p's start earlier within an
+    interval keeps every capacity and equipment row (the cumulative load at
+    the earlier days is at most the load at the later day, and the right-hand
+    side is the same), and strictly lowers its cost (delay grows with d).
+    So, if s has no admission limit, only p's first day in each interval can
+    be optimal. If s admits at most m a day, p's first ceil(N / m) days of the interval suffice, where N is the number of
+    patients that could start at s (those with triples there, and at most
+    Cap(s, D-1) / smallest use): were p to start later,
+    those days hold at least N admission slots, the other patients fill at
+    most N - 1, and p could move to a free one at lower cost.
+    """
+    if triples.empty:
+        return triples
+    horizon = snapshot.horizon
+    patient = triples["patient"].to_numpy()
+    service = triples["service"].to_numpy()
+    day = triples["day"].to_numpy()
+
+    capacity = cumulative_capacity(snapshot)
+    capacity_changes = np.zeros_like(capacity, dtype=np.int64)
+    capacity_changes[:, 1:] = np.cumsum(capacity[:, 1:] > capacity[:, :-1] + TOLERANCE, axis=1)
+
+    stock_changes = np.zeros((len(snapshot.patients), horizon), dtype=np.int64)
+    needs = equipment_needs(snapshot)
+    needs = needs[needs["key"] >= 0]
+    if len(needs):
+        _, stock = cumulative_stock(snapshot)
+        arrives = np.zeros_like(stock, dtype=bool)
+        arrives[:, 1:] = stock[:, 1:] > stock[:, :-1] + TOLERANCE
+        any_arrival = np.zeros((len(snapshot.patients), horizon), dtype=bool)
+        np.logical_or.at(any_arrival, needs["patient"].to_numpy(), arrives[needs["key"].to_numpy()])
+        stock_changes = np.cumsum(any_arrival, axis=1)
+
+    limit = snapshot.services["max_admissions_per_day"].to_numpy(dtype=float)
+    candidates = pd.Series(patient).groupby(service).nunique()
+    smallest_use = pd.Series(triples["use"].to_numpy()).groupby(service).min()
+    per_service = np.zeros(len(limit))
+    index = candidates.index.to_numpy()
+    fit = np.floor(capacity[index, -1] / smallest_use.loc[index].to_numpy() + TOLERANCE)
+    per_service[index] = np.minimum(candidates.to_numpy(), fit)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        keep_days = np.where(np.isnan(limit), 1, np.ceil(per_service / limit))
+    keep_days = np.where(limit == 0, 0, keep_days)
+
+    interval = pd.DataFrame(
+        {"patient": patient, "service": service, "a": capacity_changes[service, day], "b": stock_changes[patient, day]}
+    )
+    rank = interval.groupby(["patient", "service", "a", "b"], sort=False).cumcount().to_numpy()
+    return triples[rank < keep_days[service]]

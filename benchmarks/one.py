@@ -1,0 +1,63 @@
+"""One benchmark run in a fresh process: load, build, solve, plan; prints one JSON line.
+
+    python -m benchmarks.one SNAPSHOT ROUTE [--time-limit S] [--threads N]
+
+ROUTE is highs, cpsat, pyomo, greedy, or naive (the contract's rows written
+literally and solved as one HiGHS MILP). Peak memory is this process's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("snapshot")
+    parser.add_argument("route")
+    parser.add_argument("--time-limit", type=float, default=None)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    from optimiser import build_formulation, load_snapshot, solve
+    from optimiser.plan import make_plan
+
+    snapshot = load_snapshot(args.snapshot)
+    loaded = time.perf_counter()
+    naive = args.route == "naive"
+    formulation = build_formulation(snapshot, naive=naive)
+    built = time.perf_counter()
+    solver = "highs" if naive else args.route
+    result = solve(formulation, solver, decompose=not naive, time_limit=args.time_limit, threads=args.threads)
+    solved = time.perf_counter()
+    plan = make_plan(formulation, result)
+    finished = time.perf_counter()
+    row = {
+        "route": args.route,
+        "patients": len(snapshot.patients),
+        "services": len(snapshot.services),
+        "variables": formulation.num_variables,
+        "rows": formulation.num_rows,
+        "load_s": round(loaded - started, 3),
+        "build_s": round(built - loaded, 3),
+        "solve_s": round(solved - built, 3),
+        "total_s": round(finished - started, 3),
+        "status": plan.summary["status"],
+        "objective": plan.summary["objective"],
+        "bound": plan.summary["bound"],
+        "gap": plan.summary["gap"],
+        "placed": plan.summary["placed"],
+        "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "components": result.details.get("components"),
+    }
+    print(json.dumps(row))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

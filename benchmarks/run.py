@@ -25,13 +25,36 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_LIMITS = {"demo": 60, "ics": 60, "region": 120, "national": 300}
-COLUMNS = ["size", "route", "seed", "patients", "variables", "rows", "build_s", "solve_s", "total_s", "objective", "bound",
-           "gap", "status", "peak_mb"]
+COLUMNS = [
+    "size",
+    "route",
+    "seed",
+    "patients",
+    "variables",
+    "rows",
+    "build_s",
+    "solve_s",
+    "total_s",
+    "objective",
+    "bound",
+    "gap",
+    "status",
+    "peak_mb",
+]
 
 
 def run_one(snapshot: Path, route: str, time_limit: float, threads: int) -> dict:
-    command = [sys.executable, "-m", "benchmarks.one", str(snapshot), route, "--time-limit", str(time_limit),
-               "--threads", str(threads)]
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.one",
+        str(snapshot),
+        route,
+        "--time-limit",
+        str(time_limit),
+        "--threads",
+        str(threads),
+    ]
     started = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT.parent, timeout=time_limit * 3 + 120)
@@ -51,13 +74,19 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     table = table.copy()
     table[numeric] = table[numeric].apply(pd.to_numeric, errors="coerce")
     summary = table.groupby(["size", "route"], sort=False)[numeric].median().reset_index()
-    summary["optimal"] = table.groupby(["size", "route"], sort=False)["status"].apply(lambda s: f"{(s == 'optimal').sum()}/{len(s)}").to_numpy()
+    summary["optimal"] = (
+        table.groupby(["size", "route"], sort=False)["status"].apply(lambda s: f"{(s == 'optimal').sum()}/{len(s)}").to_numpy()
+    )
     reference = summary[summary["route"] == "highs"].set_index("size")
     summary["time_vs_highs"] = summary.apply(
-        lambda row: row["total_s"] / reference.loc[row["size"], "total_s"] if row["size"] in reference.index else float("nan"), axis=1
+        lambda row: row["total_s"] / reference.loc[row["size"], "total_s"] if row["size"] in reference.index else float("nan"),
+        axis=1,
     )
     summary["objective_vs_highs"] = summary.apply(
-        lambda row: row["objective"] / reference.loc[row["size"], "objective"] if row["size"] in reference.index else float("nan"), axis=1
+        lambda row: (
+            row["objective"] / reference.loc[row["size"], "objective"] if row["size"] in reference.index else float("nan")
+        ),
+        axis=1,
     )
     summary["build_share"] = summary["build_s"] / summary["total_s"]
     return summary
@@ -92,8 +121,12 @@ def main(argv: list[str] | None = None) -> int:
         for size in args.sizes.split(","):
             for seed in [int(s) for s in args.seeds.split(",")]:
                 snapshot = Path(scratch) / f"{size}-{seed}"
-                subprocess.run([sys.executable, "-m", "optimiser.cli", "generate", str(snapshot), "--size", size,
-                                "--seed", str(seed)], check=True, capture_output=True, cwd=ROOT.parent)
+                subprocess.run(
+                    [sys.executable, "-m", "optimiser.cli", "generate", str(snapshot), "--size", size, "--seed", str(seed)],
+                    check=True,
+                    capture_output=True,
+                    cwd=ROOT.parent,
+                )
                 for route in args.routes.split(","):
                     limit = args.time_limit or DEFAULT_LIMITS[size]
                     row = {"size": size, "seed": seed, **run_one(snapshot, route, limit, args.threads)}
@@ -108,9 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out.with_suffix(".csv"), index=False)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    text = (f"Run {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} on {machine}; threads {args.threads}; "
-            f"sizes {args.sizes}; seeds {args.seeds}.\n\nMedian over seeds:\n\n{to_markdown(summary)}\n\n"
-            f"All runs:\n\n{to_markdown(table[COLUMNS])}\n")
+    text = (
+        f"Run {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} on {machine}; threads {args.threads}; "
+        f"sizes {args.sizes}; seeds {args.seeds}.\n\nMedian over seeds:\n\n{to_markdown(summary)}\n\n"
+        f"All runs:\n\n{to_markdown(table[COLUMNS])}\n"
+    )
     out.with_suffix(".md").write_text(text)
     print(text)
     return 0

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 
 from .formulation import Formulation, build_formulation
 from .greedy import greedy_plan, solve_greedy
 from .plan import Plan, make_plan
 from .snapshot import Snapshot, load_snapshot
+from .solvers import interrupt
 from .solvers.cpsat import solve_cpsat
 from .solvers.decomposed import solve_decomposed
 from .solvers.highs import solve_highs
@@ -75,6 +78,27 @@ def solve(
     if solver == "greedy":
         return solve_greedy(formulation)
     start = greedy_plan(formulation) if warm_start else None
-    if decompose:
-        return solve_decomposed(formulation, ROUTES[solver], solver, warm_start=start, **options)
-    return ROUTES[solver](formulation, warm_start=start, **options)
+    with watchdog(options.get("time_limit")):
+        if decompose:
+            return solve_decomposed(formulation, ROUTES[solver], solver, warm_start=start, **options)
+        return ROUTES[solver](formulation, warm_start=start, **options)
+
+
+@contextlib.contextmanager
+def watchdog(time_limit: float | None, grace: float = 2.0):
+    """Past time_limit + grace seconds, ask every running solver to stop.
+
+    Solvers honour their own time limits, but some phases (presolve of a very
+    large model) check the clock rarely; the watchdog makes the command end
+    near the limit with the best plan found.
+    """
+    if time_limit is None:
+        yield
+        return
+    timer = threading.Timer(time_limit + grace, interrupt.stop_all)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()

@@ -71,7 +71,13 @@ def validate(snapshot: Path, as_json: bool) -> None:
 @main.command()
 @SNAPSHOT
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Folder to write the plan to.")
-@click.option("--solver", type=click.Choice(SOLVERS), default="highs", show_default=True, help="highs, cpsat (OR-Tools), pyomo (Pyomo + HiGHS) or greedy (first come first served).")
+@click.option(
+    "--solver",
+    type=click.Choice(SOLVERS),
+    default="highs",
+    show_default=True,
+    help="highs, cpsat (OR-Tools), pyomo (Pyomo + HiGHS) or greedy (first come first served).",
+)
 @click.option(
     "--time-limit",
     type=click.FloatRange(min=0, min_open=True),

@@ -18,7 +18,8 @@ import numpy as np
 import scipy.sparse as sp
 
 MAX_DENOMINATOR = 10**6
-TOLERANCE = 1e-9
+MAX_MULTIPLIER = 10**9
+TOLERANCE = 1e-12
 
 
 class ScalingError(ValueError):
@@ -33,6 +34,8 @@ def integer_multiplier(values: np.ndarray) -> int:
         if abs(float(fraction) - value) > TOLERANCE * max(1.0, abs(value)):
             raise ScalingError(f"{value!r} is not a ratio of small integers")
         multiplier = math.lcm(multiplier, fraction.denominator)
+        if multiplier > MAX_MULTIPLIER:
+            raise ScalingError("the coefficients need a common multiplier over 10^9 to become integers")
     return multiplier
 
 

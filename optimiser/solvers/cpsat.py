@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from ..formulation import Formulation
-from ..scaling import scale_objective, scale_rows
+from ..scaling import ScalingError, scale_objective, scale_rows
 from . import interrupt
 from .result import SolveResult, Status
 
@@ -32,7 +32,13 @@ def solve_cpsat(
     n = formulation.num_variables
     matrix, upper = formulation.matrix()
     matrix, upper = scale_rows(matrix, upper)
-    costs, multiplier = scale_objective(formulation.objective)
+    try:
+        costs, multiplier = scale_objective(formulation.objective)
+        note = ""
+    except ScalingError:  # weights that are not small-denominator rationals: round to 1e-6
+        multiplier = 10**6
+        costs = np.round(formulation.objective * multiplier).astype(np.int64)
+        note = "; objective rounded to 1e-6 for CP-SAT"
 
     model = cp_model.CpModel()
     x = [model.NewBoolVar(f"x{j}") for j in range(n)]
@@ -72,7 +78,7 @@ def solve_cpsat(
             min(bound, objective),
             "cpsat",
             seconds,
-            solver.StatusName(status),
+            solver.StatusName(status) + note,
             {"objective_multiplier": multiplier},
         )
     return SolveResult(Status.ERROR, None, float("inf"), float("-inf"), "cpsat", seconds, solver.StatusName(status))

@@ -1,0 +1,68 @@
+"""Every solver route reaches the same optimum: HiGHS (by components and as one MILP),
+the naive contract model, OR-Tools CP-SAT and Pyomo + HiGHS."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from checker import Instance
+from helpers import random_tiny_snapshot
+
+from optimiser import allocate, build_formulation, load_snapshot
+from optimiser.scaling import ScalingError, integer_multiplier
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUTES = [
+    {"solver": "highs"},
+    {"solver": "highs", "decompose": False},
+    {"solver": "highs", "naive": True},
+    {"solver": "cpsat"},
+    {"solver": "pyomo"},
+]
+
+
+def as_dict(plan) -> dict:
+    return {row.patient_id: (row.service_id, int(row.day)) for row in plan.placements.itertuples()}
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_routes_agree_on_small_snapshots(tmp_path, seed):
+    folder = random_tiny_snapshot(tmp_path / "s", 1000 + seed, patients=10, services=4, horizon=6)
+    snapshot = load_snapshot(folder)
+    instance = Instance(folder)
+    objectives = []
+    for options in ROUTES:
+        plan = allocate(snapshot, **options)
+        assert plan.status == "optimal", options
+        assert instance.violations(as_dict(plan)) == [], options
+        objectives.append(plan.objective)
+    assert all(math.isclose(value, objectives[0], rel_tol=1e-9, abs_tol=1e-9) for value in objectives), objectives
+
+
+def test_routes_agree_on_demo_instance():
+    snapshot = load_snapshot(ROOT / "instances" / "demo")
+    objectives = [allocate(snapshot, **options).objective for options in ROUTES]
+    assert np.allclose(objectives, objectives[0], rtol=1e-9), objectives
+
+
+def test_bed_pathways_of_ics_agree_across_routes():
+    """On instances/ics the bed pathways (78 x 14 x 350 triples) are solved by LP and by each MILP route."""
+    snapshot = load_snapshot(ROOT / "instances" / "ics")
+    beds = snapshot.patients["pathway"] != 1
+    snapshot.patients = snapshot.patients[beds].reset_index(drop=True)
+    objectives = [allocate(snapshot, **options).objective for options in ROUTES[:2] + ROUTES[3:4]]
+    assert np.allclose(objectives, objectives[0], rtol=1e-9), objectives
+
+
+def test_integer_multiplier_is_exact():
+    assert integer_multiplier(np.array([0.5, 0.75, 3.0])) == 4
+    assert integer_multiplier(np.array([1 / 7, 0.01])) == 700
+    with pytest.raises(ScalingError):
+        integer_multiplier(np.array([np.pi, np.e]))
+
+
+def test_cpsat_reports_contract_units():
+    formulation = build_formulation(load_snapshot(ROOT / "instances" / "demo"))
+    plan = allocate(load_snapshot(ROOT / "instances" / "demo"), solver="cpsat")
+    assert plan.summary["objective"] == pytest.approx(formulation.value(plan.result.x), rel=1e-12)

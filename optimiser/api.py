@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from .formulation import Formulation, build_formulation
-from .greedy import greedy_plan, solve_greedy
+from .greedy import solve_greedy, warm_start_plan
 from .plan import Plan, make_plan
 from .snapshot import Snapshot, load_snapshot
 from .solvers import interrupt
@@ -77,7 +77,7 @@ def solve(
     """Solve a built formulation with one route; returns a SolveResult."""
     if solver == "greedy":
         return solve_greedy(formulation)
-    start = greedy_plan(formulation) if warm_start else None
+    start = warm_start_plan(formulation) if warm_start else None
     with watchdog(options.get("time_limit")):
         if decompose:
             return solve_decomposed(formulation, ROUTES[solver], solver, warm_start=start, **options)

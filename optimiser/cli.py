@@ -81,10 +81,13 @@ def validate(snapshot: Path, as_json: bool) -> None:
 @click.option(
     "--time-limit",
     type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Stop after this many seconds with the best plan found.",
+    default=300.0,
+    show_default=True,
+    help="Stop after this many seconds with the best plan found (status feasible, with bound and gap).",
 )
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="Solver threads.")
+@click.option(
+    "--threads", type=click.IntRange(min=1), default=2, show_default=True, help="Threads: independent parts solve in parallel."
+)
 @click.option(
     "--mip-gap",
     type=click.FloatRange(min=0),

@@ -233,3 +233,28 @@ def test_missing_folder_is_exit_2(tmp_path):
     assert result.exit_code == 2
     assert "is not a folder" in result.stderr
     assert not (tmp_path / "p").exists()
+
+
+def test_ctrl_c_stops_the_solve_and_writes_the_best_plan(tmp_path):
+    """SIGINT during a long solve: exit 0, the plan written with status feasible."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "plan"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "optimiser", "allocate", str(ROOT / "instances" / "ics"), "--out", str(out), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(6)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["status"] == "feasible"
+    assert summary["gap"] is not None and summary["gap"] > 0
+    violations, objective = check_plan_folder(ROOT / "instances" / "ics", out)
+    assert violations == [] and objective == pytest.approx(summary["objective"], rel=1e-9)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent
-DEFAULT_LIMITS = {"demo": 30, "ics": 30, "region": 60, "national": 300}
+DEFAULT_LIMITS = {"demo": 30, "ics": 20, "region": 40, "national": 300}
 COLUMNS = [
     "size",
     "route",

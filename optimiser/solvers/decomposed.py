@@ -10,6 +10,7 @@ vertex were fractional (numerics), the component goes to the MILP route.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,20 @@ def solve_decomposed(
     in_model[formulation.patients_in_model()] = True
     bound = float(formulation.unplaced_cost[~in_model].sum())
 
+    # Networks first (an LP each, fast), then the MILPs, largest first.
+    order = sorted(range(len(parts)), key=lambda i: (not (network_lp and parts[i].network), -len(parts[i].columns), i))
+    workers = max(1, min(int(threads), len(parts)))
+    waiting = [sum(1 for i in order if not (network_lp and parts[i].network))]
+    lock = threading.Lock()
+
+    def budget() -> float | None:
+        """A fair share of the time left: the MILPs not yet started split it over the workers."""
+        with lock:
+            share = max(1, -(-waiting[0] // workers))
+            waiting[0] = max(waiting[0] - 1, 0)
+        left = _left(deadline)
+        return None if left is None else max(left / share, 0.01)
+
     def solve_part(part: Component) -> SolveResult:
         sub = formulation.subset(part.columns)
         start = None if warm_start is None else warm_start[part.columns]
@@ -54,22 +69,26 @@ def solve_decomposed(
             if relaxed.x is not None and np.all(np.abs(relaxed.x - np.round(relaxed.x)) <= INTEGRAL):
                 value = sub.value(relaxed.x)
                 return SolveResult(Status.OPTIMAL, np.round(relaxed.x), value, value, "highs-lp", relaxed.solve_seconds)
-        return route(sub, time_limit=_left(deadline), threads=1, mip_gap=mip_gap, seed=seed, warm_start=start, log=log)
+        result = route(sub, time_limit=budget(), threads=1, mip_gap=mip_gap, seed=seed, warm_start=start, log=log)
+        if result.x is None and start is not None:  # stopped before any plan: keep the warm start
+            result = SolveResult(Status.FEASIBLE, start, sub.value(start), result.bound, result.solver, result.solve_seconds)
+        if result.status != Status.OPTIMAL and not np.isfinite(result.bound):
+            relaxed = solve_highs(sub, relax=True)  # the LP optimum is a true bound
+            if relaxed.x is not None:
+                result.bound = min(relaxed.objective, result.objective)  # includes the constant
+        return result
 
-    workers = max(1, min(int(threads), len(parts)))
     interrupt.interrupted.clear()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(solve_part, part) for part in parts]
-        interrupt.wait_all(futures)
-        results = [future.result() for future in futures]
+        futures = {i: pool.submit(solve_part, parts[i]) for i in order}
+        interrupt.wait_all(list(futures.values()))
+        results = [futures[i].result() for i in range(len(parts))]
 
     statuses = []
     for part, result in zip(parts, results):
-        if result.x is None:  # no plan for this part: fall back to the warm start (or nobody placed)
-            if warm_start is not None:
-                x[part.columns] = warm_start[part.columns]
+        if result.x is None:  # no plan and no warm start: nobody placed in this part
             statuses.append(Status.FEASIBLE)
-            bound = float("-inf")
+            bound += result.bound
             continue
         x[part.columns] = result.x
         bound += result.bound

@@ -7,12 +7,15 @@ formulation row, the pinned lower bounds, the objective with its constant.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
 
 from ..formulation import Formulation
 from .result import SolveResult, Status
+
+_PYOMO = threading.Lock()  # Pyomo's modelling layer is not thread-safe: one model at a time
 
 
 def build_pyomo_model(formulation: Formulation):
@@ -53,6 +56,14 @@ def solve_pyomo(
     log: bool = False,
 ) -> SolveResult:
     """Solve the Pyomo model with HiGHS; status optimal, feasible or error."""
+    called = time.perf_counter()
+    with _PYOMO:
+        if time_limit is not None:  # the wait for the lock counts against the limit
+            time_limit = max(time_limit - (time.perf_counter() - called), 0.01)
+        return _solve_pyomo(formulation, time_limit, threads, mip_gap, seed, warm_start, log)
+
+
+def _solve_pyomo(formulation, time_limit, threads, mip_gap, seed, warm_start, log) -> SolveResult:
     from pyomo.contrib.solver.common.factory import SolverFactory
     from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 

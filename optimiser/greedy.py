@@ -16,14 +16,10 @@ import pandas as pd
 
 from .eligibility import off_preference
 from .formulation import Formulation
-from .rules import cumulative_capacity, cumulative_stock, equipment_needs
+from .rules import cumulative_capacity, cumulative_stock, equipment_needs, suffix_min
 from .solvers.result import SolveResult, Status
 
 TOLERANCE = 1e-9
-
-
-def _suffix_min(values: np.ndarray) -> np.ndarray:
-    return np.minimum.accumulate(values[..., ::-1], axis=-1)[..., ::-1]
 
 
 def greedy_plan(formulation: Formulation, order: str = "wait") -> np.ndarray:
@@ -42,7 +38,7 @@ def greedy_plan(formulation: Formulation, order: str = "wait") -> np.ndarray:
         return x
 
     capacity_slack = cumulative_capacity(snapshot).copy()
-    capacity_floor = _suffix_min(capacity_slack)
+    capacity_floor = suffix_min(capacity_slack)
     limit = np.nan_to_num(snapshot.services["max_admissions_per_day"].to_numpy(dtype=float), nan=np.inf)
     admitted = np.zeros((len(snapshot.services), horizon))
     _, stock = cumulative_stock(snapshot)
@@ -91,7 +87,7 @@ def greedy_plan(formulation: Formulation, order: str = "wait") -> np.ndarray:
         feasible = (capacity_floor[s, d] >= use - TOLERANCE) & (admitted[s, d] < limit[s])
         keys = keys_of.get(patient, [])
         if keys:
-            stock_floor = _suffix_min(stock_slack[keys]).min(axis=0)
+            stock_floor = suffix_min(stock_slack[keys]).min(axis=0)
             feasible &= stock_floor[d] >= 1 - TOLERANCE
         if not feasible.any():
             continue
@@ -99,7 +95,7 @@ def greedy_plan(formulation: Formulation, order: str = "wait") -> np.ndarray:
         column, service, day = candidates[pick], s[pick], d[pick]
         x[column] = 1.0
         capacity_slack[service, day:] -= use[pick]
-        capacity_floor[service] = _suffix_min(capacity_slack[service])
+        capacity_floor[service] = suffix_min(capacity_slack[service])
         admitted[service, day] += 1
         for key in keys:
             stock_slack[key, day:] -= 1

@@ -16,13 +16,17 @@ import pandas as pd
 
 from .eligibility import eligible_pairs, equipment_ready_day
 from .formulation import Formulation
-from .rules import cumulative_capacity, cumulative_stock, equipment_needs, reach_table, unmet_needs, with_attributes
+from .rules import (
+    cumulative_capacity,
+    cumulative_stock,
+    equipment_needs,
+    reach_table,
+    suffix_min,
+    unmet_needs,
+    with_attributes,
+)
 
 TOLERANCE = 1e-9
-
-
-def _suffix_min(values: np.ndarray) -> np.ndarray:
-    return np.minimum.accumulate(values[..., ::-1], axis=-1)[..., ::-1]
 
 
 def _names(ids, most: int = 3) -> str:
@@ -178,9 +182,9 @@ def _usage(formulation: Formulation, chosen: np.ndarray) -> dict:
     np.add.at(taken, (start["key"].to_numpy(), start["day"].to_numpy()), 1)
     limit = np.nan_to_num(snapshot.services["max_admissions_per_day"].to_numpy(dtype=float), nan=np.inf)
     return {
-        "capacity_floor": _suffix_min(cumulative_capacity(snapshot) - np.cumsum(used, axis=1)),
+        "capacity_floor": suffix_min(cumulative_capacity(snapshot) - np.cumsum(used, axis=1)),
         "admissions_left": limit[:, None] - admitted,
-        "stock_floor": _suffix_min(stock - np.cumsum(taken, axis=1)),
+        "stock_floor": suffix_min(stock - np.cumsum(taken, axis=1)),
     }
 
 

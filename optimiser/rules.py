@@ -172,3 +172,8 @@ def breakpoint_days(arrivals_cumulative: np.ndarray) -> np.ndarray:
     grows_next[:, :-1] = arrivals_cumulative[:, 1:] > arrivals_cumulative[:, :-1]
     grows_next[:, -1] = True
     return grows_next
+
+
+def suffix_min(values: np.ndarray) -> np.ndarray:
+    """min over d' >= d along the last axis: the least slack from day d on."""
+    return np.minimum.accumulate(values[..., ::-1], axis=-1)[..., ::-1]

@@ -47,6 +47,11 @@ def allocate(
         snapshot = load_snapshot(snapshot)
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; use one of {', '.join(SOLVERS)}")
+    with interrupt.session():
+        return _allocate(snapshot, solver, time_limit, threads, mip_gap, seed, warm_start, decompose, naive, log)
+
+
+def _allocate(snapshot, solver, time_limit, threads, mip_gap, seed, warm_start, decompose, naive, log) -> Plan:
     formulation = build_formulation(snapshot, naive=naive)
     options = {
         "solver": solver,
@@ -74,11 +79,14 @@ def allocate(
 def solve(
     formulation: Formulation, solver: str = "highs", warm_start: bool = True, decompose: bool = True, **options
 ) -> SolveResult:
-    """Solve a built formulation with one route; returns a SolveResult."""
+    """Solve a built formulation with one route; returns a SolveResult.
+
+    Ctrl-C stops the solve and returns the best plan found (``interrupt.py``).
+    """
     if solver == "greedy":
         return solve_greedy(formulation)
-    start = warm_start_plan(formulation) if warm_start else None
-    with watchdog(options.get("time_limit")):
+    with interrupt.session(), watchdog(options.get("time_limit")):
+        start = warm_start_plan(formulation) if warm_start else None
         if decompose:
             return solve_decomposed(formulation, ROUTES[solver], solver, warm_start=start, **options)
         return ROUTES[solver](formulation, warm_start=start, **options)
@@ -95,7 +103,7 @@ def watchdog(time_limit: float | None, grace: float = 2.0):
     if time_limit is None:
         yield
         return
-    timer = threading.Timer(time_limit + grace, interrupt.stop_all)
+    timer = threading.Timer(time_limit + grace, interrupt.stop_all, args=("stopped at the time limit",))
     timer.daemon = True
     timer.start()
     try:

@@ -78,7 +78,6 @@ def solve_decomposed(
                 result.bound = min(relaxed.objective, result.objective)  # includes the constant
         return result
 
-    interrupt.interrupted.clear()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {i: pool.submit(solve_part, parts[i]) for i in order}
         interrupt.wait_all(list(futures.values()))
@@ -108,7 +107,7 @@ def solve_decomposed(
         min(bound, objective),
         name,
         time.perf_counter() - started,
-        "optimal" if status == Status.OPTIMAL else "stopped at a limit",
+        "optimal" if status == Status.OPTIMAL else (interrupt.stop_reason[0] if interrupt.interrupted.is_set() else "stopped at a limit"),
         details,
     )
 

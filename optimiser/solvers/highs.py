@@ -124,7 +124,7 @@ def solve_highs(
         ours = Status.FEASIBLE
     else:
         ours = Status.ERROR
-    message = "interrupted" if interrupted else highs.modelStatusToString(status)
+    message = interrupt.stop_reason[0] if interrupted else highs.modelStatusToString(status)
     return SolveResult(
         ours,
         x,

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from .formulation import Formulation, build_formulation
 from .greedy import solve_greedy, warm_start_plan
 from .plan import Plan, make_plan
+from .previous import columns_of, placement_triples, start_vector, with_disruption_penalty
 from .snapshot import Snapshot, load_snapshot
 from .solvers import interrupt
 from .solvers.cpsat import solve_cpsat
@@ -19,6 +24,7 @@ from .solvers.result import SolveResult
 
 ROUTES = {"highs": solve_highs, "cpsat": solve_cpsat, "pyomo": solve_pyomo}
 SOLVERS = (*ROUTES, "greedy")
+DISRUPTION_PENALTY = 3.0  # objective units: about three days' wait of a priority-1 patient
 
 
 def allocate(
@@ -32,6 +38,9 @@ def allocate(
     decompose: bool = True,
     naive: bool = False,
     log: bool = False,
+    keep: pd.DataFrame | None = None,
+    disruption_penalty: float = DISRUPTION_PENALTY,
+    start: pd.DataFrame | None = None,
 ) -> Plan:
     """Match patients to places over the horizon; return the Plan.
 
@@ -42,17 +51,19 @@ def allocate(
     at which a plan counts as optimal. ``decompose`` solves independent parts
     apart (exact); ``naive`` builds the contract's rows literally and solves
     one MILP (the benchmark baseline).
+
+    ``keep``: an earlier plan's placements (patient_id, service_id,
+    start_date; see ``previous.read_plan_placements``). Each patient moved
+    from its earlier service and date adds ``disruption_penalty`` to the
+    objective solved; the plan's ``objective`` stays the standard one, and
+    status, bound and gap of the penalised objective are in
+    ``summary["keep"]``. ``start``: placements to start the search from
+    (used when they are feasible and better than the greedy plan).
     """
     if not isinstance(snapshot, Snapshot):
         snapshot = load_snapshot(snapshot)
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; use one of {', '.join(SOLVERS)}")
-    with interrupt.session():
-        return _allocate(snapshot, solver, time_limit, threads, mip_gap, seed, warm_start, decompose, naive, log)
-
-
-def _allocate(snapshot, solver, time_limit, threads, mip_gap, seed, warm_start, decompose, naive, log) -> Plan:
-    formulation = build_formulation(snapshot, naive=naive)
     options = {
         "solver": solver,
         "time_limit": time_limit,
@@ -62,34 +73,66 @@ def _allocate(snapshot, solver, time_limit, threads, mip_gap, seed, warm_start, 
         "decompose": decompose and not naive,
         "naive": naive,
     }
-    result = solve(
-        formulation,
-        solver,
-        time_limit=time_limit,
-        threads=threads,
-        mip_gap=mip_gap,
-        seed=seed,
-        warm_start=warm_start,
-        decompose=decompose and not naive,
-        log=log,
-    )
-    return make_plan(formulation, result, options)
+    solve_options = dict(time_limit=time_limit, threads=threads, mip_gap=mip_gap, seed=seed, log=log)
+    with interrupt.session():
+        kept = None if keep is None else placement_triples(snapshot, keep)
+        formulation = build_formulation(snapshot, naive=naive, protect=kept)
+        given = None if start is None else start_vector(formulation, placement_triples(snapshot, start))
+        if kept is None:
+            result = solve(
+                formulation, solver, warm_start=warm_start, decompose=decompose and not naive, start=given, **solve_options
+            )
+            return make_plan(formulation, result, options)
+        penalised = with_disruption_penalty(formulation, kept, disruption_penalty)
+        if given is None:
+            given = start_vector(formulation, kept)
+        result = solve(penalised, solver, warm_start=warm_start, decompose=decompose and not naive, start=given, **solve_options)
+        return _plan_with_keep(formulation, result, kept, disruption_penalty, options)
+
+
+def _plan_with_keep(formulation: Formulation, result: SolveResult, kept: pd.DataFrame, penalty: float, options: dict) -> Plan:
+    """The plan judged by the standard objective; the penalised solve's figures under ``summary["keep"]``."""
+    x = result.x if result.x is not None else np.zeros(formulation.num_variables)
+    columns = columns_of(formulation, kept)
+    stayed = int(np.sum(x[columns[columns >= 0]] > 0.5))
+    standard = dataclasses.replace(result, objective=formulation.value(x), bound=float("-inf"))
+    plan = make_plan(formulation, standard, {**options, "keep": True, "disruption_penalty": penalty})
+    plan.summary["keep"] = {
+        "previous_placements": int(len(np.unique(kept["patient"]))),
+        "kept": stayed,
+        "moved": int(len(np.unique(kept["patient"])) - stayed),
+        "disruption_penalty": penalty,
+        "status": result.status.value,
+        "penalised_objective": result.objective,
+        "penalised_bound": result.bound,
+        "penalised_gap": result.gap,
+    }
+    return plan
 
 
 def solve(
-    formulation: Formulation, solver: str = "highs", warm_start: bool = True, decompose: bool = True, **options
+    formulation: Formulation,
+    solver: str = "highs",
+    warm_start: bool = True,
+    decompose: bool = True,
+    start: np.ndarray | None = None,
+    **options,
 ) -> SolveResult:
     """Solve a built formulation with one route; returns a SolveResult.
 
-    Ctrl-C stops the solve and returns the best plan found (``interrupt.py``).
+    The search starts from the better of the greedy plans and ``start`` (a
+    feasible 0/1 vector), unless ``warm_start`` is False. Ctrl-C stops the
+    solve and returns the best plan found (``interrupt.py``).
     """
     if solver == "greedy":
         return solve_greedy(formulation)
     with interrupt.session(), watchdog(options.get("time_limit")):
-        start = warm_start_plan(formulation) if warm_start else None
+        initial = warm_start_plan(formulation) if warm_start else None
+        if initial is not None and start is not None and formulation.value(start) < formulation.value(initial):
+            initial = start
         if decompose:
-            return solve_decomposed(formulation, ROUTES[solver], solver, warm_start=start, **options)
-        return ROUTES[solver](formulation, warm_start=start, **options)
+            return solve_decomposed(formulation, ROUTES[solver], solver, warm_start=initial, **options)
+        return ROUTES[solver](formulation, warm_start=initial, **options)
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 
 from .api import SOLVERS, allocate
 from .problems import SnapshotError
@@ -68,47 +69,87 @@ def validate(snapshot: Path, as_json: bool) -> None:
         click.echo(f"{pathway:>8} {row['patients']:>9} {row['services']:>9} {row['capacity']:>8g} {unit}")
 
 
+def solve_options(command):
+    """The options every solving command shares: solver, time limit, threads, gap, seed, log."""
+    options = [
+        click.option(
+            "--solver",
+            type=click.Choice(SOLVERS),
+            default="highs",
+            show_default=True,
+            help="highs, cpsat (OR-Tools), pyomo (Pyomo + HiGHS) or greedy (first come first served).",
+        ),
+        click.option(
+            "--time-limit",
+            type=click.FloatRange(min=0, min_open=True),
+            default=300.0,
+            show_default=True,
+            help="Stop after this many seconds with the best plan found (status feasible, with bound and gap).",
+        ),
+        click.option(
+            "--threads",
+            type=click.IntRange(min=1),
+            default=2,
+            show_default=True,
+            help="Threads: independent parts solve in parallel.",
+        ),
+        click.option(
+            "--mip-gap",
+            type=click.FloatRange(min=0),
+            default=1e-6,
+            show_default=True,
+            help="Relative gap at which a plan counts as optimal.",
+        ),
+        click.option("--seed", type=int, default=0, show_default=True, help="Solver random seed."),
+        click.option("--log", is_flag=True, help="Show the solver's log on stderr."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command()
 @SNAPSHOT
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Folder to write the plan to.")
-@click.option(
-    "--solver",
-    type=click.Choice(SOLVERS),
-    default="highs",
-    show_default=True,
-    help="highs, cpsat (OR-Tools), pyomo (Pyomo + HiGHS) or greedy (first come first served).",
-)
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    default=300.0,
-    show_default=True,
-    help="Stop after this many seconds with the best plan found (status feasible, with bound and gap).",
-)
-@click.option(
-    "--threads", type=click.IntRange(min=1), default=2, show_default=True, help="Threads: independent parts solve in parallel."
-)
-@click.option(
-    "--mip-gap",
-    type=click.FloatRange(min=0),
-    default=1e-6,
-    show_default=True,
-    help="Relative gap at which a plan counts as optimal.",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Solver random seed.")
+@solve_options
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout instead of the human summary.")
-@click.option("--log", is_flag=True, help="Show the solver's log on stderr.")
-def allocate_command(snapshot, out, solver, time_limit, threads, mip_gap, seed, as_json, log) -> None:
+@click.option(
+    "--keep",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="An earlier plan folder: its placements are the default; moving a patient costs --disruption-penalty.",
+)
+@click.option(
+    "--disruption-penalty",
+    type=click.FloatRange(min=0),
+    default=3.0,
+    show_default=True,
+    help="With --keep: objective units per patient moved from the earlier plan (3 = three days' wait at priority 1).",
+)
+def allocate_command(snapshot, out, as_json, keep, disruption_penalty, **solve) -> None:
     """Allocate SNAPSHOT's patients to places; write plan.csv, unplaced.csv, summary.json to --out."""
     if out.exists() and not out.is_dir():
         raise click.UsageError(f"--out {out} is a file; give a folder")
     loaded = _load(snapshot)
-    plan = allocate(loaded, solver=solver, time_limit=time_limit, threads=threads, mip_gap=mip_gap, seed=seed, log=log)
+    if keep is not None:
+        from .previous import read_plan_placements
+
+        try:
+            solve.update(keep=read_plan_placements(keep), disruption_penalty=disruption_penalty)
+        except SnapshotError as error:
+            raise SnapshotProblem(error) from None
+    plan = allocate(loaded, **solve)
     plan.write(out)
     if as_json:
         click.echo(plan.summary_json(), nl=False)
         return
     click.echo(human_summary(plan.summary))
+    if "keep" in plan.summary:
+        kept = plan.summary["keep"]
+        click.echo(
+            f"Kept {kept['kept']} of {kept['previous_placements']} earlier placements, moved {kept['moved']} "
+            f"(penalty {kept['disruption_penalty']:g} each; penalised solve {kept['status']})."
+        )
     click.echo(f"Wrote {out / 'plan.csv'}, {out / 'unplaced.csv'}, {out / 'summary.json'}")
 
 
@@ -135,6 +176,84 @@ def human_summary(summary: dict) -> str:
         causes = ", ".join(f"{cause.replace('_', ' ')} {count}" for cause, count in summary["unplaced_by_cause"].items())
         lines.append(f"Unplaced by reason: {causes} (see unplaced.csv).")
     return "\n".join(lines)
+
+
+@main.command()
+@SNAPSHOT
+@click.option("--add-capacity", multiple=True, metavar="SERVICE:DATE:AMOUNT", help="More beds or carer-hours from DATE on.")
+@click.option("--close", multiple=True, metavar="SERVICE", help="The service takes no new patients.")
+@click.option("--add-stock", multiple=True, metavar="STORE:ITEM:DATE:QTY", help="More equipment arriving at a store.")
+@solve_options
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def whatif(snapshot, add_capacity, close, add_stock, as_json, **solve) -> None:
+    """Solve SNAPSHOT as it is and with the changes; print what differs."""
+    from .whatif import parse_change
+    from .whatif import whatif as run_whatif
+
+    changes, errors = [], []
+    for option, texts in (("add-capacity", add_capacity), ("close", close), ("add-stock", add_stock)):
+        for text in texts:
+            try:
+                changes.append(parse_change(option, text))
+            except ValueError as error:
+                errors.append(str(error))
+    if not changes and not errors:
+        errors.append("give at least one change: --add-capacity, --close or --add-stock")
+    if errors:
+        raise click.UsageError("\n".join(errors))
+    loaded = _load(snapshot)
+    try:
+        comparison = run_whatif(loaded, changes, **solve)
+    except SnapshotError as error:
+        raise SnapshotProblem(error) from None
+    if as_json:
+        figures = {
+            row.measure: {"base": row.base, "variant": row.variant, "difference": row.difference}
+            for row in comparison.figures.itertuples(index=False)
+        }
+        document = {
+            "changes": [str(change) for change in changes],
+            "figures": figures,
+            "status": {"base": comparison.base.status, "variant": comparison.variant.status},
+            "moved": comparison.moved.to_dict(orient="records"),
+        }
+        click.echo(json.dumps(document, indent=2))
+        return
+    click.echo(comparison.to_text())
+    if len(comparison.moved):
+        click.echo(comparison.moved.to_string(index=False))
+
+
+@main.command()
+@SNAPSHOT
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path("."), show_default=True, help="Folder for capacity_value.csv."
+)
+@click.option("--candidates", type=click.IntRange(min=1), default=30, show_default=True, help="Most re-solves to make.")
+@click.option("--bed-day-cost", type=click.FloatRange(min=0), default=562.0, show_default=True, help="Pounds per acute bed-day.")
+@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, help="Rows to print.")
+@solve_options
+def value(snapshot, out, candidates, bed_day_cost, top, **solve) -> None:
+    """Write capacity_value.csv: what one more bed, carer-hour or item is worth (exact re-solves)."""
+    from .outputs import write_atomic
+    from .value import capacity_value
+
+    if out.exists() and not out.is_dir():
+        raise click.UsageError(f"--out {out} is a file; give a folder")
+    loaded = _load(snapshot)
+    table = capacity_value(loaded, candidates=candidates, bed_day_cost=bed_day_cost, **solve)
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "capacity_value.csv", table.to_csv(index=False))
+    shown = table.head(top).assign(
+        what=lambda t: np.where(t["kind"] == "service", t["service_id"], t["store_id"] + " " + t["item"])
+    )
+    if len(shown):
+        click.echo(
+            shown[["what", "from_date", "unit", "objective_saved", "bed_days_saved", "pounds_saved", "exact"]].to_string(
+                index=False, float_format=lambda v: f"{v:,.2f}"
+            )
+        )
+    click.echo(f"Wrote {out / 'capacity_value.csv'} ({len(table)} candidates re-solved).")
 
 
 @main.command()

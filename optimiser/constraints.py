@@ -28,6 +28,7 @@ class RowBlock:
     col: np.ndarray
     coef: np.ndarray
     upper: np.ndarray
+    scale: float = 1.0  # rows were multiplied by this (``_integral``): one unit of right-hand side is ``scale``
 
     @property
     def size(self) -> int:
@@ -118,6 +119,7 @@ def _integral(block: RowBlock) -> RowBlock:
         return block
     block.coef = np.round(block.coef * multiplier)
     block.upper = np.floor(block.upper * multiplier + TOLERANCE)
+    block.scale = float(multiplier)
     return block
 
 

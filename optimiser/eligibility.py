@@ -74,7 +74,9 @@ def off_preference(snapshot: Snapshot, patient: np.ndarray, service: np.ndarray)
     return has_list[patient] & ~np.isin(codes, preferred_codes)
 
 
-def eligible_triples(snapshot: Snapshot, pairs: pd.DataFrame | None = None, drop_dominated: bool = True) -> pd.DataFrame:
+def eligible_triples(
+    snapshot: Snapshot, pairs: pd.DataFrame | None = None, drop_dominated: bool = True, protect: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The model's variables: one row per eligible (patient, service, day).
 
     Columns: ``patient``, ``service``, ``day``, ``minutes``, ``use``, ``cost``.
@@ -83,7 +85,9 @@ def eligible_triples(snapshot: Snapshot, pairs: pd.DataFrame | None = None, drop
     an item is not yet in stock are dropped (the patient alone breaks rule 5
     or 7 there). A pinned patient keeps only the pinned triple. With
     ``drop_dominated``, days no optimal plan uses are dropped
-    (``_drop_dominated_days``).
+    (``_drop_dominated_days``), except the eligible triples named in
+    ``protect`` (patient, service, day): an objective term on them (``--keep``)
+    would break the dominance argument.
     """
     if pairs is None:
         pairs = eligible_pairs(snapshot)
@@ -105,7 +109,13 @@ def eligible_triples(snapshot: Snapshot, pairs: pd.DataFrame | None = None, drop
     triples = triples[keep]
     triples = _keep_pinned_only(snapshot, triples)
     if drop_dominated:
-        triples = _drop_dominated_days(snapshot, triples)
+        kept = _drop_dominated_days(snapshot, triples)
+        if protect is not None and len(protect):
+            keys = ["patient", "service", "day"]
+            wanted = triples.merge(protect[keys].drop_duplicates(), on=keys, how="left", indicator=True)["_merge"] == "both"
+            kept = pd.concat([kept, triples[wanted.to_numpy()]]).drop_duplicates(keys)
+            kept = kept.sort_values(keys, kind="stable")
+        triples = kept
     p = triples["patient"].to_numpy()
     s = triples["service"].to_numpy()
     triples["cost"] = placement_cost(

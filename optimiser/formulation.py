@@ -124,16 +124,17 @@ class Formulation:
         return broken
 
 
-def build_formulation(snapshot: Snapshot, naive: bool = False) -> Formulation:
+def build_formulation(snapshot: Snapshot, naive: bool = False, protect: pd.DataFrame | None = None) -> Formulation:
     """Variables, rows and objective of the snapshot's MILP.
 
     ``naive=True`` keeps every eligible day and writes the capacity and
     equipment rows on every day, as the contract states them, without the
     dominated-day, implied-row and integer-rounding reductions: the baseline
-    the benchmarks compare against.
+    the benchmarks compare against. ``protect``: triples (patient, service,
+    day) kept whatever the reductions say (see ``eligible_triples``).
     """
     started = time.perf_counter()
-    variables = eligible_triples(snapshot, drop_dominated=not naive)
+    variables = eligible_triples(snapshot, drop_dominated=not naive, protect=protect)
     patients = snapshot.patients
     unplaced = unplaced_cost(
         patients["priority"].to_numpy(), patients["ready_day"].to_numpy(), snapshot.horizon, snapshot.weights

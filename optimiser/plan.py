@@ -142,9 +142,19 @@ def _summary(formulation: Formulation, result: SolveResult, placements, unplaced
         "longest_wait_days": int(placements["wait_days"].max()) if len(placements) else None,
         "by_pathway": by_pathway,
         "unplaced_by_cause": {str(k): int(v) for k, v in unplaced["cause"].value_counts().sort_index().items()},
+        "delayed_bed_days": delayed_bed_days(snapshot, placements, unplaced),
         "placement_cost": float(placements["cost"].sum()),
         "unplaced_cost": float(unplaced["cost"].sum()),
         "model": {"variables": formulation.num_variables, "rows": formulation.num_rows},
         "weights": dict(vars(snapshot.weights)),
         "options": options,
     }
+
+
+def delayed_bed_days(snapshot, placements: pd.DataFrame, unplaced: pd.DataFrame) -> float:
+    """Acute bed-days from today (or the ready day, if later) to each start; unplaced patients
+    count to the end of the horizon. Reported, not optimised: the objective weighs days by priority."""
+    ready = np.maximum(snapshot.patients["ready_day"].to_numpy(), 0)
+    placed = placements["day"].to_numpy() - ready[placements["patient"].to_numpy().astype(np.int64)]
+    waiting = snapshot.horizon - ready[unplaced["patient"].to_numpy().astype(np.int64)]
+    return float(np.maximum(placed, 0).sum() + np.maximum(waiting, 0).sum())

@@ -107,7 +107,9 @@ def solve_decomposed(
         min(bound, objective),
         name,
         time.perf_counter() - started,
-        "optimal" if status == Status.OPTIMAL else (interrupt.stop_reason[0] if interrupt.interrupted.is_set() else "stopped at a limit"),
+        "optimal"
+        if status == Status.OPTIMAL
+        else (interrupt.stop_reason[0] if interrupt.interrupted.is_set() else "stopped at a limit"),
         details,
     )
 

@@ -49,7 +49,8 @@ def solve_highs(
     """Solve with HiGHS; status optimal, feasible (a limit or Ctrl-C stopped it) or error.
 
     ``relax=True`` solves the LP relaxation (simplex, so the solution is a
-    vertex); the result then holds the LP solution and its value, unrounded.
+    vertex); the result then holds the LP solution and its value, unrounded,
+    and ``details["row_dual"]`` (one per row of ``formulation.matrix()``, <= 0).
     """
     import highspy
 
@@ -101,7 +102,8 @@ def solve_highs(
     seconds = time.perf_counter() - started
     if relax:
         optimal = status == highspy.HighsModelStatus.kOptimal
-        values = np.asarray(highs.getSolution().col_value)
+        solution = highs.getSolution()
+        values = np.asarray(solution.col_value)
         value = float(info.objective_function_value)
         return SolveResult(
             Status.OPTIMAL if optimal else Status.ERROR,
@@ -111,6 +113,7 @@ def solve_highs(
             "highs-lp",
             seconds,
             highs.modelStatusToString(status),
+            {"row_dual": np.asarray(solution.row_dual)} if optimal else {},
         )
     has_plan = info.primal_solution_status == 2  # kSolutionStatusFeasible
     x = np.round(np.asarray(highs.getSolution().col_value)) if has_plan else None

@@ -1,0 +1,176 @@
+"""What one more unit of capacity is worth, exactly.
+
+For a service s and a day d, the value of one more unit (a bed on pathways
+2 and 3, a carer-hour a day on pathway 1) free from day d on is
+
+    value(s, d) = z* - z*(capacity of s from day d on + 1)
+
+and for an equipment item i at store g, one more unit arriving today:
+z* - z*(stock of i at g + 1), where z* is the optimum of the contract
+objective. Every value reported is such a difference of two solves (the
+variant starts from the base plan, which stays feasible). LP duals only
+choose which candidates to re-solve: the LP estimate of value(s, d) is
+-scale * sum of the duals of s's capacity rows on days >= d, so per service
+only day 0 and the days just after a row with a nonzero dual are distinct
+candidates. Services whose capacity the base plan fills, and items whose stock
+it uses up, are candidates too, whatever their duals (an integer optimum can
+gain where the LP does not).
+
+Values are also given in delayed bed-days saved (``plan.delayed_bed_days``)
+and in pounds at ``bed_day_cost`` a day (default 562, the NHS England 2025
+estimate of an acute bed-day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from .formulation import Formulation
+from .plan import Plan
+from .rules import cumulative_capacity, cumulative_stock, equipment_needs
+from .snapshot import Snapshot
+from .solvers.highs import solve_highs
+from .whatif import AddCapacity, AddStock, apply_changes
+
+BED_DAY_COST = 562.0
+COLUMNS = [
+    "kind",
+    "service_id",
+    "store_id",
+    "item",
+    "pathway",
+    "from_date",
+    "unit",
+    "lp_estimate",
+    "objective_saved",
+    "bed_days_saved",
+    "pounds_saved",
+    "exact",
+]
+TOLERANCE = 1e-7
+
+
+def capacity_value(
+    snapshot: Snapshot,
+    candidates: int = 30,
+    bed_day_cost: float = BED_DAY_COST,
+    base: Plan | None = None,
+    **options,
+) -> pd.DataFrame:
+    """One row per candidate (see module doc), sorted by objective saved, most first.
+
+    ``candidates`` caps how many re-solves are made; ``options`` go to
+    ``allocate`` (solver, time_limit, threads, ...). ``exact`` is True where
+    both solves were proven optimal.
+    """
+    from .api import allocate
+
+    if base is None:
+        base = allocate(snapshot, **options)
+    chosen = _candidates(base, candidates)
+    rows = []
+    for candidate in chosen.itertuples(index=False):
+        date = dt.date.fromisoformat(candidate.from_date)
+        if candidate.kind == "service":
+            change = AddCapacity(candidate.service_id, date, 1.0)
+        else:
+            change = AddStock(candidate.store_id, candidate.item, date, 1.0)
+        variant = allocate(apply_changes(snapshot, [change]), start=base.placements, **options)
+        saved = base.objective - variant.objective
+        bed_days = base.summary["delayed_bed_days"] - variant.summary["delayed_bed_days"]
+        rows.append(
+            {
+                **candidate._asdict(),
+                "objective_saved": saved,
+                "bed_days_saved": bed_days,
+                "pounds_saved": bed_days * bed_day_cost,
+                "exact": base.status == "optimal" and variant.status == "optimal",
+            }
+        )
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    order = np.lexsort((table.index.to_numpy(), -table["objective_saved"].to_numpy(dtype=float)))
+    return table.iloc[order].reset_index(drop=True)
+
+
+def _candidates(base: Plan, most: int) -> pd.DataFrame:
+    """Service-days and store-items to re-solve, by LP estimate (then by filled capacity), at most ``most``."""
+    formulation = base.formulation
+    snapshot = formulation.snapshot
+    duals = _row_duals(formulation)
+    rows = []
+    filled_services, used_up = _filled(base)
+    services = snapshot.services
+    offset = 0
+    estimates: dict[tuple, float] = {}
+    for block in formulation.blocks:
+        dual = duals[offset : offset + block.size] if duals is not None else np.zeros(block.size)
+        offset += block.size
+        if block.family == "capacity":
+            frame = block.keys.assign(dual=dual * block.scale, day=snapshot.day_of(block.keys["date"]).astype(int))
+            for service_id, mine in frame.groupby("service_id", sort=False):
+                mine = mine.sort_values("day")
+                nonzero = mine[mine["dual"] < -TOLERANCE]
+                days = sorted({0} | {b + 1 for b in nonzero["day"] if b + 1 < snapshot.horizon})
+                for d in days:
+                    estimate = max(float(-mine.loc[mine["day"] >= d, "dual"].sum()), 0.0)
+                    if d == 0 or estimate > TOLERANCE:
+                        estimates[("service", service_id, d)] = estimate
+        elif block.family == "equipment":
+            frame = block.keys.assign(dual=dual)
+            for (store, item), mine in frame.groupby(["store", "item"], sort=False):
+                estimates[("equipment", (store, item), 0)] = max(float(-mine["dual"].sum()), 0.0)
+    for service_id in filled_services:
+        estimates.setdefault(("service", service_id, 0), 0.0)
+    for key in used_up:
+        estimates.setdefault(("equipment", key, 0), 0.0)
+    pathway_of = dict(zip(services["service_id"], services["pathway"]))
+    for (kind, what, d), estimate in estimates.items():
+        if kind == "service":
+            pathway = int(pathway_of[what])
+            rows.append(("service", what, "", "", pathway, d, "carer-hour a day" if pathway == 1 else "bed", estimate))
+        else:
+            rows.append(("equipment", "", what[0], what[1], 1, d, "item", estimate))
+    table = pd.DataFrame(rows, columns=["kind", "service_id", "store_id", "item", "pathway", "day", "unit", "lp_estimate"])
+    table = table.sort_values(["lp_estimate", "kind", "service_id", "store_id", "item", "day"], ascending=[False] + [True] * 5)
+    table = table.head(most).reset_index(drop=True)
+    table.insert(5, "from_date", snapshot.date_of(table["day"].to_numpy()).to_numpy())
+    return table.drop(columns="day")
+
+
+def _row_duals(formulation: Formulation) -> np.ndarray | None:
+    relaxed = solve_highs(formulation, relax=True)
+    return relaxed.details.get("row_dual")
+
+
+def _filled(base: Plan) -> tuple[list[str], list[tuple[str, str]]]:
+    """Services some patient could use whose capacity the plan fills on some day, and store-items
+    the plan uses up: one more unit there may pay even where the LP dual is zero."""
+    formulation = base.formulation
+    snapshot = formulation.snapshot
+    variables = formulation.variables
+    placements = base.placements
+    used = np.zeros((len(snapshot.services), snapshot.horizon))
+    p = placements["patient"].to_numpy().astype(np.int64)
+    s_index = pd.Series(np.arange(len(snapshot.services)), index=snapshot.services["service_id"])
+    s = s_index[placements["service_id"]].to_numpy()
+    np.add.at(used, (s, placements["day"].to_numpy().astype(np.int64)), snapshot.patients["use"].to_numpy()[p])
+    free = cumulative_capacity(snapshot) - np.cumsum(used, axis=1)
+    smallest_use = pd.Series(variables["use"].to_numpy()).groupby(variables["service"].to_numpy()).min()
+    filled = [
+        snapshot.services["service_id"].iat[int(service)]
+        for service, use in smallest_use.items()
+        if free[int(service)].min() < use - TOLERANCE
+    ]
+    keys, stock = cumulative_stock(snapshot)
+    needs = equipment_needs(snapshot)
+    needs = needs[needs["key"] >= 0].merge(placements[["patient", "day"]], on="patient")
+    taken = np.zeros_like(stock)
+    np.add.at(taken, (needs["key"].to_numpy(), needs["day"].to_numpy().astype(np.int64)), 1)
+    left = stock - np.cumsum(taken, axis=1)
+    used_up = [
+        (keys["store"].iat[k], keys["item"].iat[k]) for k in range(len(keys)) if len(stock[k]) and left[k].min() < 1 - TOLERANCE
+    ]
+    return filled, used_up

@@ -12,9 +12,10 @@ variant starts from the base plan, which stays feasible). LP duals only
 choose which candidates to re-solve: the LP estimate of value(s, d) is
 -scale * sum of the duals of s's capacity rows on days >= d, so per service
 only day 0 and the days just after a row with a nonzero dual are distinct
-candidates. Services whose capacity the base plan fills, and items whose stock
-it uses up, are candidates too, whatever their duals (an integer optimum can
-gain where the LP does not).
+candidates. Day 0 of every service eligible for a patient left waiting, and
+every item such a patient needs, are candidates too, whatever their duals (an
+integer optimum can gain where the LP does not, and a patient one carer-hour
+short of a service has no variable, hence no dual).
 
 Values are also given in delayed bed-days saved (``plan.delayed_bed_days``)
 and in pounds at ``bed_day_cost`` a day (default 562, the NHS England 2025
@@ -28,9 +29,10 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from .eligibility import eligible_pairs
 from .formulation import Formulation
 from .plan import Plan
-from .rules import cumulative_capacity, cumulative_stock, equipment_needs
+from .rules import equipment_needs
 from .snapshot import Snapshot
 from .solvers.highs import solve_highs
 from .whatif import AddCapacity, AddStock, apply_changes
@@ -101,7 +103,7 @@ def _candidates(base: Plan, most: int) -> pd.DataFrame:
     snapshot = formulation.snapshot
     duals = _row_duals(formulation)
     rows = []
-    filled_services, used_up = _filled(base)
+    filled_services, used_up = _waiting_for(base)
     services = snapshot.services
     offset = 0
     estimates: dict[tuple, float] = {}
@@ -145,32 +147,19 @@ def _row_duals(formulation: Formulation) -> np.ndarray | None:
     return relaxed.details.get("row_dual")
 
 
-def _filled(base: Plan) -> tuple[list[str], list[tuple[str, str]]]:
-    """Services some patient could use whose capacity the plan fills on some day, and store-items
-    the plan uses up: one more unit there may pay even where the LP dual is zero."""
-    formulation = base.formulation
-    snapshot = formulation.snapshot
-    variables = formulation.variables
-    placements = base.placements
-    used = np.zeros((len(snapshot.services), snapshot.horizon))
-    p = placements["patient"].to_numpy().astype(np.int64)
-    s_index = pd.Series(np.arange(len(snapshot.services)), index=snapshot.services["service_id"])
-    s = s_index[placements["service_id"]].to_numpy()
-    np.add.at(used, (s, placements["day"].to_numpy().astype(np.int64)), snapshot.patients["use"].to_numpy()[p])
-    free = cumulative_capacity(snapshot) - np.cumsum(used, axis=1)
-    smallest_use = pd.Series(variables["use"].to_numpy()).groupby(variables["service"].to_numpy()).min()
-    filled = [
-        snapshot.services["service_id"].iat[int(service)]
-        for service, use in smallest_use.items()
-        if free[int(service)].min() < use - TOLERANCE
-    ]
-    keys, stock = cumulative_stock(snapshot)
+def _waiting_for(base: Plan) -> tuple[list[str], list[tuple[str, str]]]:
+    """Services eligible (rules 1-3) for a patient the plan leaves unplaced or starts after the earliest
+    day, and the store-items such patients need: one more unit there may pay even where the LP dual is
+    zero (or where no variable exists yet, as when a carer-hour short of a patient's need)."""
+    snapshot = base.formulation.snapshot
+    patients = snapshot.patients
+    start = np.full(len(patients), -1)
+    start[base.placements["patient"].to_numpy().astype(np.int64)] = base.placements["day"].to_numpy()
+    waiting = (start < 0) | (start > patients["earliest_day"].to_numpy())
+    pairs = eligible_pairs(snapshot)
+    services = np.unique(pairs["service"].to_numpy()[waiting[pairs["patient"].to_numpy()]])
     needs = equipment_needs(snapshot)
-    needs = needs[needs["key"] >= 0].merge(placements[["patient", "day"]], on="patient")
-    taken = np.zeros_like(stock)
-    np.add.at(taken, (needs["key"].to_numpy(), needs["day"].to_numpy().astype(np.int64)), 1)
-    left = stock - np.cumsum(taken, axis=1)
-    used_up = [
-        (keys["store"].iat[k], keys["item"].iat[k]) for k in range(len(keys)) if len(stock[k]) and left[k].min() < 1 - TOLERANCE
-    ]
-    return filled, used_up
+    needs = needs[waiting[needs["patient"].to_numpy()]]
+    stores = patients["store"].to_numpy()[needs["patient"].to_numpy()]
+    items = sorted({(store, item) for store, item in zip(stores, needs["item"]) if store != ""})
+    return [snapshot.services["service_id"].iat[int(i)] for i in services], items

@@ -211,8 +211,11 @@ def check_plan_folder(snapshot_folder: Path, plan_folder: Path) -> tuple[list[st
     return broken, instance.objective(plan)
 
 
-def brute_force_optimum(folder: Path) -> float:
-    """The optimum of a tiny snapshot by exhaustive search (depth-first, exact pruning)."""
+def brute_force_optimum(folder: Path, extra=None) -> float:
+    """The optimum of a tiny snapshot by exhaustive search (depth-first, exact pruning).
+
+    ``extra(p, choice)``, if given, is added to each patient's price (choice
+    is (service, day) or None for unplaced): an optional objective term."""
     instance = Instance(folder)
     patients = sorted(instance.patients)
     options = {}
@@ -227,7 +230,8 @@ def brute_force_optimum(folder: Path) -> float:
         options[p] = choices
 
     def price(p, choice):
-        return instance.unplaced_cost(p) if choice is None else instance.cost(p, *choice)
+        base = instance.unplaced_cost(p) if choice is None else instance.cost(p, *choice)
+        return base + (extra(p, choice) if extra is not None else 0.0)
 
     for p in patients:
         options[p].sort(key=lambda choice: price(p, choice))

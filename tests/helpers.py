@@ -172,3 +172,15 @@ def random_tiny_snapshot(folder: Path, seed: int, patients: int = 6, services: i
         horizon=horizon,
         weights=weights,
     )
+
+
+def append_rows(folder: Path, name: str, rows: list[dict]) -> None:
+    """Append rows to one of a snapshot's csv files (created with its header if missing)."""
+    path = Path(folder) / name
+    new = not path.exists()
+    with open(path, "a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=HEADERS[name])
+        if new:
+            writer.writeheader()
+        for row in rows:
+            writer.writerow(row)

@@ -257,6 +257,48 @@ def value(snapshot, out, candidates, bed_day_cost, top, **solve) -> None:
 
 
 @main.command()
+@click.argument("plan_dir", type=click.Path(path_type=Path))
+@click.argument("patient_id")
+@click.option(
+    "--snapshot",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The snapshot the plan was made from (default: the one named in PLAN_DIR/summary.json).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+def explain(plan_dir, patient_id, snapshot, as_json) -> None:
+    """Explain PATIENT_ID in the plan in PLAN_DIR: the choice, every alternative, what binds."""
+    from .explain import explain as explain_patient
+    from .previous import read_plan_placements
+
+    if snapshot is None:
+        snapshot = _snapshot_of(plan_dir)
+    loaded = _load(snapshot)
+    try:
+        placements = read_plan_placements(plan_dir)
+    except SnapshotError as error:
+        raise SnapshotProblem(error) from None
+    try:
+        explanation = explain_patient(loaded, placements, patient_id)
+    except KeyError:
+        raise click.UsageError(f"{patient_id!r} is not a patient_id of {snapshot}/patients.csv") from None
+    except ValueError as error:
+        raise click.UsageError(f"{plan_dir}: {error}") from None
+    click.echo(json.dumps(explanation.to_dict(), indent=2) if as_json else explanation.to_text())
+
+
+def _snapshot_of(plan_dir: Path) -> Path:
+    """The snapshot folder recorded in PLAN_DIR/summary.json."""
+    try:
+        recorded = json.loads((plan_dir / "summary.json").read_text()).get("snapshot")
+    except (OSError, ValueError):
+        recorded = None
+    if not recorded:
+        raise click.UsageError(f"{plan_dir}/summary.json does not name the snapshot; give --snapshot")
+    return Path(recorded)
+
+
+@main.command()
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--size", type=click.Choice(["demo", "ics", "region", "national"]), default="demo", show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)

@@ -135,6 +135,7 @@ def _summary(formulation: Formulation, result: SolveResult, placements, unplaced
         "build_seconds": round(formulation.build_seconds, 4),
         "solve_seconds": round(result.solve_seconds, 4),
         "message": result.message,
+        "snapshot": None if snapshot.source is None else str(Path(snapshot.source).resolve()),
         "snapshot_date": snapshot.snapshot_date.isoformat(),
         "horizon_days": snapshot.horizon,
         "patients": len(patients),

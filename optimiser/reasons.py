@@ -225,4 +225,11 @@ def _crowded_out_reason(facts: _Facts, p: int) -> tuple[str, str]:
             "admissions",
             f"admissions: daily admission limits of {_names(np.unique(ids[s[fits]]))} are reached on the days there is room",
         )
-    return "capacity", f"capacity: eligible services {_names(np.unique(ids[s]))} are full through the horizon"
+    last = snapshot.date_of([snapshot.horizon - 1])[0]
+    if snapshot.patients["pathway"].iat[p] != 1:
+        return "capacity", f"capacity: no bed free at {_names(np.unique(ids[s]))} through {last} after the plan's placements"
+    most = pd.Series(usage["capacity_floor"][s, d]).groupby(s).max()
+    room = [f"{ids[service]} {max(free, 0):g}" for service, free in most.items()]
+    return "capacity", (
+        f"capacity: needs {use[0]:g} carer-hours a day; the most free through {last} after the plan's placements: {_names(room)}"
+    )

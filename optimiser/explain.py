@@ -25,14 +25,11 @@ from .costs import placement_cost
 from .eligibility import eligible_pairs, off_preference
 from .formulation import Formulation
 from .previous import columns_of
-from .reasons import unplaced_reasons
+from .reasons import room_left, unplaced_reasons
 from .rules import (
     admits_on_day,
-    cumulative_capacity,
-    cumulative_stock,
     equipment_needs,
     reach_table,
-    suffix_min,
     unmet_needs,
     with_attributes,
 )
@@ -166,7 +163,7 @@ def explain_patient(formulation: Formulation, x: np.ndarray, patient_id: str) ->
         reasons = unplaced_reasons(formulation, x)
         reason = reasons.loc[reasons["patient"] == p, "reason"].iat[0]
 
-    room = _room_left(formulation, others)
+    room = room_left(formulation, others)
     options = _excluded(snapshot, p)
     pairs = eligible_pairs(snapshot)
     pairs = pairs[pairs["patient"] == p]
@@ -174,30 +171,6 @@ def explain_patient(formulation: Formulation, x: np.ndarray, patient_id: str) ->
         options.append(_days_at(snapshot, p, int(service), float(minutes), room))
     options.sort(key=lambda option: (not option.eligible, option.service_id))
     return Explanation(patient_id, facts, choice, reason, float(formulation.unplaced_cost[p]), options)
-
-
-def _room_left(formulation: Formulation, chosen: np.ndarray) -> dict:
-    """Room the chosen placements leave: capacity from each day on, admissions per day, stock from each day on."""
-    snapshot = formulation.snapshot
-    variables = formulation.variables[chosen]
-    s, d, use = variables["service"].to_numpy(), variables["day"].to_numpy(), variables["use"].to_numpy()
-    used = np.zeros((len(snapshot.services), snapshot.horizon))
-    np.add.at(used, (s, d), use)
-    admitted = np.zeros_like(used)
-    np.add.at(admitted, (s, d), 1)
-    keys, stock = cumulative_stock(snapshot)
-    taken = np.zeros_like(stock)
-    needs = equipment_needs(snapshot)
-    needs = needs[needs["key"] >= 0]
-    start = pd.DataFrame({"patient": variables["patient"].to_numpy(), "day": d}).merge(needs, on="patient")
-    np.add.at(taken, (start["key"].to_numpy(), start["day"].to_numpy()), 1)
-    limit = np.nan_to_num(snapshot.services["max_admissions_per_day"].to_numpy(dtype=float), nan=np.inf)
-    return {
-        "capacity": suffix_min(cumulative_capacity(snapshot) - np.cumsum(used, axis=1)),
-        "admissions": limit[:, None] - admitted,
-        "stock": suffix_min(stock - np.cumsum(taken, axis=1)) if len(stock) else stock,
-        "needs": equipment_needs(snapshot),
-    }
 
 
 def _days_at(snapshot, p: int, service: int, minutes: float, room: dict) -> ServiceOption:
@@ -215,26 +188,26 @@ def _days_at(snapshot, p: int, service: int, minutes: float, room: dict) -> Serv
         snapshot.weights,
     )
     weekend_ok = admits_on_day(snapshot, np.full(horizon, service), days)
-    needs = room["needs"]
+    needs = equipment_needs(snapshot)
     needs = needs[needs["patient"] == p]
     unit = "carer-hours a day" if patients["pathway"].iat[p] == 1 else "beds"
     earliest = int(patients["earliest_day"].iat[p])
     result = []
     for d in days:
-        free = room["capacity"][service, d]
+        free = room["capacity_floor"][service, d]
         if d < earliest:
             status = "before the earliest start"
         elif not weekend_ok[d]:
             status = "no weekend admissions"
         elif free < use - TOLERANCE:
             status = f"capacity: {max(free, 0):g} {unit} free (the least from this day on), needs {use:g}"
-        elif room["admissions"][service, d] < 1 - TOLERANCE:
+        elif room["admissions_left"][service, d] < 1 - TOLERANCE:
             status = "admission limit reached"
         else:
             short = [
                 f"{item} out at store {store or '(none)'}"
                 for item, store, key in zip(needs["item"], needs["store"], needs["key"])
-                if key < 0 or room["stock"][key, d] < 1 - TOLERANCE
+                if key < 0 or room["stock_floor"][key, d] < 1 - TOLERANCE
             ]
             status = "equipment: " + ", ".join(short) if short else "room"
         result.append({"date": snapshot.date_of([d])[0], "status": status, "cost": float(costs[d])})

@@ -49,7 +49,7 @@ class _Facts:
         self.needs_of = {p: frame for p, frame in self.needs.groupby("patient")}
         self.capacity = cumulative_capacity(snapshot)
         self.stock_keys, self.stock = cumulative_stock(snapshot)
-        self.usage = _usage(formulation, chosen)
+        self.usage = room_left(formulation, chosen)
         self.variable_patient = formulation.variables["patient"].to_numpy()
         self.pair_patient = self.pairs["patient"].to_numpy()
 
@@ -165,8 +165,9 @@ def _no_triple_reason(facts: _Facts, p: int) -> tuple[str, str]:
     return "horizon", "horizon: no eligible service admits on a day the patient can start within the horizon"
 
 
-def _usage(formulation: Formulation, chosen: np.ndarray) -> dict:
-    """What the plan uses: cumulative capacity slack, admissions, equipment slack."""
+def room_left(formulation: Formulation, chosen: np.ndarray) -> dict:
+    """Room the chosen placements leave: ``capacity_floor`` (least capacity free from each day on),
+    ``admissions_left`` per day, ``stock_floor`` (least stock left from each day on)."""
     snapshot = formulation.snapshot
     variables = formulation.variables[chosen]
     s, d, use = variables["service"].to_numpy(), variables["day"].to_numpy(), variables["use"].to_numpy()

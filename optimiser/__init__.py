@@ -7,13 +7,22 @@
 """
 
 from .api import allocate, solve
+from .explain import explain
 from .formulation import Formulation, build_formulation
 from .plan import Plan
 from .problems import Problem, SnapshotError
 from .snapshot import Snapshot, load_snapshot
 from .solvers.result import SolveResult, Status
+from .value import capacity_value
+from .whatif import AddCapacity, AddStock, Close, whatif
 
 __all__ = [
+    "AddCapacity",
+    "AddStock",
+    "Close",
+    "capacity_value",
+    "explain",
+    "whatif",
     "Formulation",
     "Plan",
     "Problem",

@@ -287,6 +287,30 @@ def explain(plan_dir, patient_id, snapshot, as_json) -> None:
     click.echo(json.dumps(explanation.to_dict(), indent=2) if as_json else explanation.to_text())
 
 
+@main.command()
+@click.argument("plan_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--snapshot",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The snapshot the plan was made from (default: the one named in PLAN_DIR/summary.json).",
+)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="HTML file to write [default: PLAN_DIR/report.html].")
+@click.option("--bed-day-cost", type=click.FloatRange(min=0), default=562.0, show_default=True, help="Pounds per acute bed-day.")
+def report(plan_dir, snapshot, out, bed_day_cost) -> None:
+    """Write one self-contained HTML report of the plan in PLAN_DIR (opens offline)."""
+    from .report import write_report
+
+    for name in ("plan.csv", "unplaced.csv", "summary.json"):
+        if not (plan_dir / name).is_file():
+            raise click.UsageError(f"{plan_dir / name} is missing; give a folder that `optimiser allocate` wrote")
+    if snapshot is None:
+        snapshot = _snapshot_of(plan_dir)
+    loaded = _load(snapshot)
+    written = write_report(plan_dir, loaded, out, bed_day_cost=bed_day_cost)
+    click.echo(f"Wrote {written}")
+
+
 def _snapshot_of(plan_dir: Path) -> Path:
     """The snapshot folder recorded in PLAN_DIR/summary.json."""
     try:

@@ -67,6 +67,7 @@ def off_preference(snapshot: Snapshot, patient: np.ndarray, service: np.ndarray)
     has_list = lists.map(len).to_numpy() > 0
     preferred = pd.DataFrame({"patient": np.arange(len(patients)), "service_id": lists}).explode("service_id").dropna()
     service_index = pd.Series(np.arange(len(snapshot.services)), index=snapshot.services["service_id"])
+    preferred = preferred[preferred["service_id"].isin(service_index.index)]  # others can never be chosen
     preferred_codes = preferred["patient"].to_numpy(dtype=np.int64) * len(snapshot.services) + service_index.loc[
         preferred["service_id"]
     ].to_numpy(dtype=np.int64)

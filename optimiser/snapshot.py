@@ -141,3 +141,25 @@ def prepare(snapshot: Snapshot) -> None:
     for column in ("pathway", "priority", "carers"):
         patients[column] = patients[column].astype(np.int64)
     snapshot.services["pathway"] = snapshot.services["pathway"].astype(np.int64)
+
+
+def restrict_to_pathway(snapshot: Snapshot, pathway: int) -> Snapshot:
+    """The snapshot's patients and services of one pathway (a prepared snapshot, not re-validated).
+
+    Exact for that pathway: pathways share no constraint (rules 1 and 5-7;
+    equipment counts for pathway 1 only), so the optimum of the whole is the
+    sum of the pathways' optima. A preferred service of another pathway keeps
+    its meaning (the preference penalty always applies).
+    """
+    import copy
+
+    patients = snapshot.patients[snapshot.patients["pathway"] == pathway].reset_index(drop=True)
+    services = snapshot.services[snapshot.services["pathway"] == pathway].reset_index(drop=True)
+    kept = set(services["service_id"])
+    restricted = copy.copy(snapshot)
+    restricted.patients = patients
+    restricted.services = services
+    restricted.capacity = snapshot.capacity[snapshot.capacity["service_id"].isin(kept)].reset_index(drop=True)
+    restricted.coverage = snapshot.coverage[snapshot.coverage["service_id"].isin(kept)].reset_index(drop=True)
+    restricted.pinned = snapshot.pinned[snapshot.pinned["patient_id"].isin(set(patients["patient_id"]))].reset_index(drop=True)
+    return restricted

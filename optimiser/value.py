@@ -17,6 +17,11 @@ every item such a patient needs, are candidates too, whatever their duals (an
 integer optimum can gain where the LP does not, and a patient one carer-hour
 short of a service has no variable, hence no dual).
 
+Pathways share no constraint, so one more unit on pathway k changes only
+pathway k's optimum: both solves are made on that pathway alone
+(``restrict_to_pathway``), which keeps bed-pathway values exact and fast even
+when pathway 1 stops at a time limit.
+
 Values are also given in delayed bed-days saved (``plan.delayed_bed_days``)
 and in pounds at ``bed_day_cost`` a day (default 562, the NHS England 2025
 estimate of an acute bed-day).
@@ -33,7 +38,7 @@ from .eligibility import eligible_pairs
 from .formulation import Formulation
 from .plan import Plan
 from .rules import equipment_needs
-from .snapshot import Snapshot
+from .snapshot import Snapshot, restrict_to_pathway
 from .solvers.highs import solve_highs
 from .whatif import AddCapacity, AddStock, apply_changes
 
@@ -73,6 +78,7 @@ def capacity_value(
     if base is None:
         base = allocate(snapshot, **options)
     chosen = _candidates(base, candidates)
+    by_pathway: dict[int, Plan] = {}
     rows = []
     for candidate in chosen.itertuples(index=False):
         date = dt.date.fromisoformat(candidate.from_date)
@@ -80,16 +86,21 @@ def capacity_value(
             change = AddCapacity(candidate.service_id, date, 1.0)
         else:
             change = AddStock(candidate.store_id, candidate.item, date, 1.0)
-        variant = allocate(apply_changes(snapshot, [change]), start=base.placements, **options)
-        saved = base.objective - variant.objective
-        bed_days = base.summary["delayed_bed_days"] - variant.summary["delayed_bed_days"]
+        pathway = int(candidate.pathway)
+        if pathway not in by_pathway:
+            by_pathway[pathway] = allocate(restrict_to_pathway(snapshot, pathway), start=base.placements, **options)
+        part = by_pathway[pathway]
+        changed = restrict_to_pathway(apply_changes(snapshot, [change]), pathway)
+        variant = allocate(changed, start=part.placements, **options)
+        saved = part.objective - variant.objective
+        bed_days = part.summary["delayed_bed_days"] - variant.summary["delayed_bed_days"]
         rows.append(
             {
                 **candidate._asdict(),
                 "objective_saved": saved,
                 "bed_days_saved": bed_days,
                 "pounds_saved": bed_days * bed_day_cost,
-                "exact": base.status == "optimal" and variant.status == "optimal",
+                "exact": part.status == "optimal" and variant.status == "optimal",
             }
         )
     table = pd.DataFrame(rows, columns=COLUMNS)

@@ -80,3 +80,15 @@ def test_value_command(tmp_path):
     assert text[2].startswith("service,SD,,,2," + day(0)) and ",1500.0," in text[2]
     broken = CliRunner().invoke(main, ["value", str(tmp_path / "nope"), "--out", str(tmp_path / "o2")])
     assert broken.exit_code == 2 and not (tmp_path / "o2").exists()
+
+
+@pytest.mark.parametrize("seed", range(10, 20))
+def test_pathway_optima_add_up_to_the_whole(tmp_path, seed):
+    """What lets values be computed per pathway: the pathways' optima sum to the whole optimum."""
+    from optimiser import allocate
+    from optimiser.snapshot import restrict_to_pathway
+
+    folder = random_tiny_snapshot(tmp_path / "s", seed, patients=6, services=3, horizon=4)
+    snapshot = load_snapshot(folder)
+    parts = [allocate(restrict_to_pathway(snapshot, pathway)).objective for pathway in (1, 2, 3)]
+    assert math.isclose(sum(parts), brute_force_optimum(folder), rel_tol=1e-7, abs_tol=1e-7)

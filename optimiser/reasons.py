@@ -148,7 +148,15 @@ def _missing_equipment_reason(facts: _Facts, p: int) -> str:
         )
     stock = facts.stock
     missing = [item for item, key in zip(mine["item"], mine["key"]) if key < 0 or stock[key, -1] < 1 - TOLERANCE]
-    return f"equipment: {_names(missing)} not in stock at store {store} within the horizon"
+    last = snapshot.date_of([snapshot.horizon - 1])[0]
+    later = snapshot.equipment[
+        (snapshot.equipment["store_id"] == store)
+        & snapshot.equipment["item"].isin(missing)
+        & (snapshot.equipment["quantity"] > 0)
+        & (snapshot.day_of(snapshot.equipment["date"]) >= snapshot.horizon)
+    ]
+    arrivals = "" if later.empty else f"; first arrives {later['date'].min().date().isoformat()}, past the horizon"
+    return f"equipment: {_names(missing)} out of stock at store {store} through {last}{arrivals}"
 
 
 def _no_triple_reason(facts: _Facts, p: int) -> tuple[str, str]:
@@ -219,7 +227,8 @@ def _crowded_out_reason(facts: _Facts, p: int) -> tuple[str, str]:
         store = snapshot.patients["store"].iat[p]
         return (
             "equipment",
-            f"equipment: all {_names(short_items)} at store {store} are taken by other placements within the horizon",
+            f"equipment: every {_names(short_items)} at store {store} is taken by other placements through "
+            f"{snapshot.date_of([snapshot.horizon - 1])[0]}",
         )
     if fits.any():
         return (

@@ -66,3 +66,19 @@ def test_cpsat_reports_contract_units():
     formulation = build_formulation(load_snapshot(ROOT / "instances" / "demo"))
     plan = allocate(load_snapshot(ROOT / "instances" / "demo"), solver="cpsat")
     assert plan.summary["objective"] == pytest.approx(formulation.value(plan.result.x), rel=1e-12)
+
+
+def test_parallel_solves_leave_stdout_alone():
+    """HiGHS banners are silenced by pointing fd 1 at /dev/null; solves in parallel threads must
+    restore the real stdout (a race once left it silenced, so --json printed nothing)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from optimiser.solvers.highs import solve_highs
+
+    formulation = build_formulation(load_snapshot(ROOT / "instances" / "demo"))
+    before = os.fstat(1)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: solve_highs(formulation, relax=True), range(48)))
+    after = os.fstat(1)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -18,22 +19,31 @@ from . import interrupt
 from .result import SolveResult, Status
 
 
+_stdout_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def _quiet_stdout():
-    """Silence C-level stdout (HiGHS prints a banner when a Highs object is made)."""
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError):  # no real stdout (e.g. under a test runner capture)
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
+    """Silence C-level stdout (HiGHS prints a banner when a Highs object is made).
+
+    Serialised: were two threads to interleave, the second would save the
+    first's /dev/null as "stdout" and restore it last, silencing the process
+    for good (seen as an empty --json output).
+    """
+    with _stdout_lock:
+        try:
+            sys.stdout.flush()
+            saved = os.dup(1)
+        except (OSError, ValueError):  # no real stdout (e.g. under a test runner capture)
             yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+            return
+        try:
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), 1)
+                yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def solve_highs(

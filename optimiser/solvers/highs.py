@@ -18,7 +18,6 @@ from ..formulation import Formulation
 from . import interrupt
 from .result import SolveResult, Status
 
-
 _stdout_lock = threading.Lock()
 
 

@@ -2,8 +2,9 @@
 
     python -m benchmarks.one SNAPSHOT ROUTE [--time-limit S] [--threads N]
 
-ROUTE is highs, cpsat, pyomo, greedy, or naive (the contract's rows written
-literally and solved as one HiGHS MILP). Peak memory is this process's.
+ROUTE is highs, highs-exact (highs without the large-neighbourhood polish),
+cpsat, pyomo, greedy, or naive (the contract's rows written literally and
+solved as one HiGHS MILP). Peak memory is this process's.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     naive = args.route == "naive"
     formulation = build_formulation(snapshot, naive=naive)
     built = time.perf_counter()
-    solver = "highs" if naive else args.route
-    result = solve(formulation, solver, decompose=not naive, time_limit=args.time_limit, threads=args.threads)
+    solver = "highs" if args.route in ("naive", "highs-exact") else args.route
+    polish = args.route == "highs"
+    result = solve(formulation, solver, decompose=not naive, polish=polish, time_limit=args.time_limit, threads=args.threads)
     solved = time.perf_counter()
     plan = make_plan(formulation, result)
     finished = time.perf_counter()

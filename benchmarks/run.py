@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="demo,ics,region")
     parser.add_argument("--seeds", default="1,2,3,4,5")
-    parser.add_argument("--routes", default="highs,cpsat,pyomo,naive,greedy")
+    parser.add_argument("--routes", default="highs,highs-exact,cpsat,pyomo,naive,greedy")
     parser.add_argument("--time-limit", type=float, default=None, help="Seconds per run (default: by size).")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(ROOT / "results" / "latest"))

@@ -116,12 +116,16 @@ def solve(
     warm_start: bool = True,
     decompose: bool = True,
     start: np.ndarray | None = None,
+    polish: bool = True,
     **options,
 ) -> SolveResult:
     """Solve a built formulation with one route; returns a SolveResult.
 
     The search starts from the better of the greedy plans and ``start`` (a
-    feasible 0/1 vector), unless ``warm_start`` is False. Ctrl-C stops the
+    feasible 0/1 vector), unless ``warm_start`` is False. With ``polish`` (the
+    highs route, by components, under a time limit) a component HiGHS has not
+    proven optimal in half its time is improved by large-neighbourhood search
+    for the other half (``solvers/lns.py``); the bound stays HiGHS's. Ctrl-C stops the
     solve and returns the best plan found (``interrupt.py``).
     """
     if solver == "greedy":
@@ -131,7 +135,9 @@ def solve(
         if initial is not None and start is not None and formulation.value(start) < formulation.value(initial):
             initial = start
         if decompose:
-            return solve_decomposed(formulation, ROUTES[solver], solver, warm_start=initial, **options)
+            return solve_decomposed(
+                formulation, ROUTES[solver], solver, warm_start=initial, polish=polish and solver == "highs", **options
+            )
         return ROUTES[solver](formulation, warm_start=initial, **options)
 
 

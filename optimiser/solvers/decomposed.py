@@ -21,9 +21,11 @@ from ..decompose import Component, components
 from ..formulation import Formulation
 from . import interrupt
 from .highs import solve_highs
+from .lns import improve
 from .result import SolveResult, Status
 
 INTEGRAL = 1e-6
+POLISH_SPLIT = 0.5  # share of a component's time for the exact route when polishing
 
 
 def solve_decomposed(
@@ -37,8 +39,15 @@ def solve_decomposed(
     warm_start: np.ndarray | None = None,
     log: bool = False,
     network_lp: bool = True,
+    polish: bool = False,
 ) -> SolveResult:
-    """Solve every component with ``route`` (threads spread over components)."""
+    """Solve every component with ``route`` (threads spread over components).
+
+    ``polish``: under a time limit, a component gets half its share for the
+    exact route; if that does not prove it optimal, the rest goes to
+    large-neighbourhood search from the route's plan (``lns.py``), and the
+    route's bound is kept. Without a time limit the route runs to the end.
+    """
     started = time.perf_counter()
     deadline = None if time_limit is None else started + time_limit
     parts = components(formulation)
@@ -69,7 +78,23 @@ def solve_decomposed(
             if relaxed.x is not None and np.all(np.abs(relaxed.x - np.round(relaxed.x)) <= INTEGRAL):
                 value = sub.value(relaxed.x)
                 return SolveResult(Status.OPTIMAL, np.round(relaxed.x), value, value, "highs-lp", relaxed.solve_seconds)
-        result = route(sub, time_limit=budget(), threads=1, mip_gap=mip_gap, seed=seed, warm_start=start, log=log)
+        share = budget()
+        began = time.perf_counter()
+        exact_share = share * POLISH_SPLIT if (polish and share is not None) else share
+        result = route(sub, time_limit=exact_share, threads=1, mip_gap=mip_gap, seed=seed, warm_start=start, log=log)
+        if polish and share is not None and result.status == Status.FEASIBLE and result.x is not None:
+            left = share - (time.perf_counter() - began)
+            x_better, details = improve(sub, result.x, left, seed=seed)
+            result = SolveResult(
+                Status.FEASIBLE,
+                x_better,
+                sub.value(x_better),
+                result.bound,
+                result.solver,
+                time.perf_counter() - began,
+                result.message,
+                {**result.details, **details},
+            )
         if result.x is None and start is not None:  # stopped before any plan: keep the warm start
             result = SolveResult(Status.FEASIBLE, start, sub.value(start), result.bound, result.solver, result.solve_seconds)
         if result.status != Status.OPTIMAL and not np.isfinite(result.bound):

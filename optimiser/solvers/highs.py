@@ -45,6 +45,43 @@ def _quiet_stdout():
             os.close(saved)
 
 
+def make_highs(
+    formulation: Formulation, threads: int = 1, seed: int = 0, mip_gap: float = 1e-6, log: bool = False, relax: bool = False
+):
+    """A highspy.Highs holding the formulation (column-wise, binaries unless ``relax``), options set."""
+    import highspy
+
+    matrix, upper = formulation.matrix()
+    n = formulation.num_variables
+    with _quiet_stdout():
+        highs = highspy.Highs()
+    highs.setOptionValue("output_flag", bool(log))
+    highs.setOptionValue("threads", int(threads))
+    highs.setOptionValue("random_seed", int(seed))
+    highs.setOptionValue("mip_rel_gap", float(mip_gap))
+    highs.setOptionValue("mip_abs_gap", 1e-9)
+    columns = matrix.tocsc()
+    lp = highspy.HighsLp()
+    lp.num_col_ = n
+    lp.num_row_ = matrix.shape[0]
+    lp.col_cost_ = formulation.objective.astype(float)
+    lp.col_lower_ = formulation.lower.astype(float)
+    lp.col_upper_ = np.ones(n)
+    lp.row_lower_ = np.full(matrix.shape[0], -highspy.kHighsInf)
+    lp.row_upper_ = upper.astype(float)
+    lp.offset_ = float(formulation.constant)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = columns.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = columns.indices.astype(np.int32)
+    lp.a_matrix_.value_ = columns.data.astype(float)
+    if relax:
+        highs.setOptionValue("solver", "simplex")
+    else:
+        lp.integrality_ = np.full(n, highspy.HighsVarType.kInteger)
+    highs.passModel(lp)
+    return highs
+
+
 def solve_highs(
     formulation: Formulation,
     time_limit: float | None = None,
@@ -65,40 +102,13 @@ def solve_highs(
 
     started = time.perf_counter()
     n = formulation.num_variables
-    matrix, upper = formulation.matrix()
-    with _quiet_stdout():
-        highs = highspy.Highs()
-    highs.setOptionValue("output_flag", bool(log))
-    highs.setOptionValue("threads", int(threads))
-    highs.setOptionValue("random_seed", int(seed))
-    highs.setOptionValue("mip_rel_gap", float(mip_gap))
-    highs.setOptionValue("mip_abs_gap", 1e-9)
-    if time_limit is not None:
-        highs.setOptionValue("time_limit", float(time_limit))
     if n == 0:
         return SolveResult(
             Status.OPTIMAL, np.zeros(0), formulation.constant, formulation.constant, "highs", time.perf_counter() - started
         )
-
-    columns = matrix.tocsc()
-    lp = highspy.HighsLp()
-    lp.num_col_ = n
-    lp.num_row_ = matrix.shape[0]
-    lp.col_cost_ = formulation.objective.astype(float)
-    lp.col_lower_ = formulation.lower.astype(float)
-    lp.col_upper_ = np.ones(n)
-    lp.row_lower_ = np.full(matrix.shape[0], -highspy.kHighsInf)
-    lp.row_upper_ = upper.astype(float)
-    lp.offset_ = float(formulation.constant)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = columns.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = columns.indices.astype(np.int32)
-    lp.a_matrix_.value_ = columns.data.astype(float)
-    if relax:
-        highs.setOptionValue("solver", "simplex")
-    else:
-        lp.integrality_ = np.full(n, highspy.HighsVarType.kInteger)
-    highs.passModel(lp)
+    highs = make_highs(formulation, threads=threads, seed=seed, mip_gap=mip_gap, log=log, relax=relax)
+    if time_limit is not None:
+        highs.setOptionValue("time_limit", float(time_limit))
     if warm_start is not None and not relax:
         solution = highspy.HighsSolution()
         solution.col_value = np.asarray(warm_start, dtype=float).tolist()

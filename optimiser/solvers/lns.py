@@ -1,0 +1,103 @@
+"""Large-neighbourhood search: a better plan, not a bound.
+
+Pathway-1 components are multi-knapsacks over time that HiGHS does not close
+in minutes; its incumbent improves slowly while its bound stalls. Here, from a
+feasible plan x, repeat until the time is up:
+
+1. pick a few services S: one at random, the others weighted by how many
+   patients they share with it (where moves happen);
+2. free x[p, s, d] for s in S and every patient p not placed outside S;
+   fix every other variable at its value in x;
+3. solve that sub-MILP (small: HiGHS presolve removes the fixed part) for a
+   short time, starting from x, and keep its plan if it is better.
+
+Every plan kept is feasible for the whole model (only bounds change), so the
+result is never worse than x. The bound is not touched: the caller reports
+the bound of its exact solve. Seeded, so the sequence of neighbourhoods is
+fixed; how many are tried depends on the time given.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..formulation import Formulation
+from . import interrupt
+from .highs import make_highs
+
+SERVICES_PER_NEIGHBOURHOOD = 2
+STEP_SECONDS = 0.5
+
+
+def improve(
+    formulation: Formulation,
+    x: np.ndarray,
+    time_limit: float,
+    seed: int = 0,
+    services: int = SERVICES_PER_NEIGHBOURHOOD,
+    step_seconds: float = STEP_SECONDS,
+) -> tuple[np.ndarray, dict]:
+    """A plan at least as good as x (see module doc); returns (x, details)."""
+    import highspy
+
+    started = time.perf_counter()
+    n = formulation.num_variables
+    variables = formulation.variables
+    service = variables["service"].to_numpy()
+    patient = variables["patient"].to_numpy()
+    used_services = np.unique(service)
+    if n == 0 or len(used_services) < 2 or time_limit <= step_seconds:
+        return x, {"lns_steps": 0, "lns_improvements": 0}
+    local_service = np.searchsorted(used_services, service)
+    incidence = sp.csr_matrix((np.ones(n), (patient, local_service)))
+    incidence.data[:] = 1.0
+    shared = (incidence.T @ incidence).toarray()
+    np.fill_diagonal(shared, 0.0)
+
+    matrix, row_upper = formulation.matrix()
+    highs = make_highs(formulation, threads=1, seed=seed)
+    key = interrupt.register(highs.cancelSolve)
+    highs.HandleUserInterrupt = True
+    rng = np.random.default_rng(seed)
+    index = np.arange(n, dtype=np.int32)
+    best = np.round(np.asarray(x, dtype=float))
+    value = formulation.value(best)
+    steps = improvements = 0
+    k = min(services, len(used_services))
+    try:
+        while not interrupt.interrupted.is_set():
+            left = time_limit - (time.perf_counter() - started)
+            if left < 0.05:
+                break
+            steps += 1
+            first = int(rng.integers(len(used_services)))
+            weights = shared[first] + 1e-3
+            weights[first] = 0.0
+            others = rng.choice(len(used_services), size=k - 1, replace=False, p=weights / weights.sum())
+            chosen = np.isin(local_service, [first, *others])
+            placed_outside = np.zeros(int(patient.max()) + 1, dtype=bool)
+            placed_outside[patient[(best > 0.5) & ~chosen]] = True
+            free = chosen & ~placed_outside[patient]
+            lower = np.maximum(np.where(free, 0.0, best), formulation.lower)
+            upper = np.where(free, 1.0, best)
+            highs.changeColsBounds(n, index, lower, upper)
+            start = highspy.HighsSolution()
+            start.col_value = best.tolist()
+            start.value_valid = True
+            highs.setSolution(start)
+            highs.setOptionValue("time_limit", float(min(step_seconds, left)))
+            highs.run()
+            if highs.getInfo().primal_solution_status != 2:
+                continue
+            candidate = np.round(np.asarray(highs.getSolution().col_value))
+            candidate_value = formulation.value(candidate)
+            feasible = np.all(matrix @ candidate <= row_upper + 1e-6) and np.all(candidate >= formulation.lower - 1e-6)
+            if candidate_value < value - 1e-9 and feasible:
+                best, value = candidate, candidate_value
+                improvements += 1
+    finally:
+        interrupt.unregister(key)
+    return best, {"lns_steps": steps, "lns_improvements": improvements, "lns_seconds": round(time.perf_counter() - started, 3)}

@@ -1,0 +1,44 @@
+"""Large-neighbourhood search only ever returns feasible plans no worse than its start,
+and the polished solve keeps a true bound."""
+
+import math
+from pathlib import Path
+
+import pytest
+from checker import brute_force_optimum, check_plan_folder
+from helpers import random_tiny_snapshot
+
+from optimiser import build_formulation, load_snapshot, solve
+from optimiser.greedy import greedy_plan
+from optimiser.plan import make_plan
+from optimiser.solvers.lns import improve
+from optimiser.solvers.result import SolveResult, Status
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_improve_is_feasible_and_never_worse(tmp_path, seed):
+    folder = random_tiny_snapshot(tmp_path / "s", seed, patients=8, services=4, horizon=4)
+    formulation = build_formulation(load_snapshot(folder))
+    start = greedy_plan(formulation)
+    x, details = improve(formulation, start, time_limit=0.8, seed=seed, step_seconds=0.1)
+    assert formulation.value(x) <= formulation.value(start) + 1e-9
+    assert formulation.violations(x) == []
+    plan = make_plan(formulation, SolveResult(Status.FEASIBLE, x, formulation.value(x), float("-inf"), "lns", 0.0))
+    plan.write(tmp_path / "plan")
+    violations, objective = check_plan_folder(folder, tmp_path / "plan")
+    assert violations == [] and math.isclose(objective, formulation.value(x), rel_tol=1e-9, abs_tol=1e-9)
+    assert objective >= brute_force_optimum(folder) - 1e-7
+
+
+def test_polished_solve_on_ics_keeps_a_true_bound(tmp_path):
+    snapshot = load_snapshot(ROOT / "instances" / "ics")
+    formulation = build_formulation(snapshot)
+    result = solve(formulation, "highs", time_limit=6, threads=2, polish=True)
+    greedy = formulation.value(greedy_plan(formulation))
+    assert result.status == Status.FEASIBLE and result.bound <= result.objective <= greedy
+    plan = make_plan(formulation, result)
+    plan.write(tmp_path / "plan")
+    violations, objective = check_plan_folder(ROOT / "instances" / "ics", tmp_path / "plan")
+    assert violations == [] and math.isclose(objective, result.objective, rel_tol=1e-9)

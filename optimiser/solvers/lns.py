@@ -11,6 +11,10 @@ feasible plan x, repeat until the time is up:
 3. solve that sub-MILP (small: HiGHS presolve removes the fixed part) for a
    short time, starting from x, and keep its plan if it is better.
 
+After ``PATIENCE`` tries in a row without a better plan the neighbourhoods
+grow (one more service, 1.5 times the time, up to ``MOST_SERVICES``) to
+leave the local optimum; a better plan resets them.
+
 Every plan kept is feasible for the whole model (only bounds change), so the
 result is never worse than x. The bound is not touched: the caller reports
 the bound of its exact solve. Seeded, so the sequence of neighbourhoods is
@@ -30,6 +34,8 @@ from .highs import make_highs
 
 SERVICES_PER_NEIGHBOURHOOD = 2
 STEP_SECONDS = 0.5
+PATIENCE = 20
+MOST_SERVICES = 6
 
 
 def improve(
@@ -65,8 +71,8 @@ def improve(
     index = np.arange(n, dtype=np.int32)
     best = np.round(np.asarray(x, dtype=float))
     value = formulation.value(best)
-    steps = improvements = 0
-    k = min(services, len(used_services))
+    steps = improvements = failures = 0
+    k, step = min(services, len(used_services)), step_seconds
     try:
         while not interrupt.interrupted.is_set():
             left = time_limit - (time.perf_counter() - started)
@@ -88,16 +94,24 @@ def improve(
             start.col_value = best.tolist()
             start.value_valid = True
             highs.setSolution(start)
-            highs.setOptionValue("time_limit", float(min(step_seconds, left)))
+            highs.setOptionValue("time_limit", float(min(step, left)))
             highs.run()
-            if highs.getInfo().primal_solution_status != 2:
-                continue
-            candidate = np.round(np.asarray(highs.getSolution().col_value))
+            has_plan = highs.getInfo().primal_solution_status == 2
+            candidate = np.round(np.asarray(highs.getSolution().col_value)) if has_plan else best
             candidate_value = formulation.value(candidate)
-            feasible = np.all(matrix @ candidate <= row_upper + 1e-6) and np.all(candidate >= formulation.lower - 1e-6)
+            feasible = (
+                has_plan and np.all(matrix @ candidate <= row_upper + 1e-6) and np.all(candidate >= formulation.lower - 1e-6)
+            )
             if candidate_value < value - 1e-9 and feasible:
                 best, value = candidate, candidate_value
                 improvements += 1
+                failures = 0
+                k, step = min(services, len(used_services)), step_seconds
+            else:
+                failures += 1
+                if failures >= PATIENCE and k < min(MOST_SERVICES, len(used_services)):
+                    failures = 0
+                    k, step = k + 1, step * 1.5
     finally:
         interrupt.unregister(key)
     return best, {"lns_steps": steps, "lns_improvements": improvements, "lns_seconds": round(time.perf_counter() - started, 3)}

@@ -206,11 +206,26 @@ def placement_changes(base: Plan, variant: Plan) -> pd.DataFrame:
     )
 
 
+def touched_pathways(snapshot: Snapshot, changes: list[Change]) -> set[int]:
+    """Pathways whose rows a change alters (equipment counts for pathway 1 only)."""
+    pathway_of = dict(zip(snapshot.services["service_id"], snapshot.services["pathway"]))
+    return {1 if isinstance(change, AddStock) else int(pathway_of[change.service_id]) for change in changes}
+
+
 def whatif(snapshot: Snapshot, changes: list[Change], **options) -> Comparison:
-    """Solve the snapshot as it is and with the changes; options go to ``allocate``."""
+    """Solve the snapshot as it is and with the changes; options go to ``allocate``.
+
+    Pathways share no row, so on a pathway no change touches the base plan is
+    still optimal in the variant: the variant keeps it there (``keep`` with a
+    penalty of 1 per move, which costs nothing when the base was optimal), and
+    only the changed pathways' patients are listed as moving when they must.
+    """
     from .api import allocate
 
     variant_snapshot = apply_changes(snapshot, changes)
     base = allocate(snapshot, **options)
-    variant = allocate(variant_snapshot, **options)
+    touched = touched_pathways(snapshot, changes)
+    untouched = base.placements[~base.placements["pathway"].isin(touched)]
+    keep = untouched[["patient_id", "service_id", "start_date"]]
+    variant = allocate(variant_snapshot, keep=keep, disruption_penalty=1.0, **options)
     return compare(changes, base, variant)

@@ -98,3 +98,19 @@ def test_whatif_command(tmp_path):
     assert "--add-capacity 'SD:soon:1'" in bad.stderr and "--add-stock 'G:x'" in bad.stderr
     unknown = runner.invoke(main, ["whatif", str(folder), "--close", "NOPE"])
     assert unknown.exit_code == 2 and "'NOPE'" in unknown.stderr and "Traceback" not in unknown.output
+
+
+def test_untouched_pathways_keep_their_placements():
+    """A bed added on pathway 2: nobody on pathways 1 or 3 moves, and the variant is still optimal."""
+    from pathlib import Path
+
+    from optimiser import allocate
+
+    snapshot = load_snapshot(Path(__file__).resolve().parent.parent / "instances" / "demo")
+    change = AddCapacity("S01-SD01", day_date(0), 1)
+    comparison = whatif(snapshot, [change])
+    pathway = dict(zip(snapshot.patients["patient_id"], snapshot.patients["pathway"]))
+    assert len(comparison.moved) > 0
+    assert {pathway[p] for p in comparison.moved["patient_id"]} == {2}
+    fresh = allocate(apply_changes(snapshot, [change]))
+    assert math.isclose(comparison.variant.objective, fresh.objective, rel_tol=1e-9)

@@ -88,6 +88,8 @@ class Explanation:
         else:
             choice = self.choice
             lines.append(f"Plan: {choice['service_id']} from {choice['date']} (cost {choice['cost']:.2f}).")
+            if facts.get("pinned"):
+                lines.append("Pinned (pinned.csv): the plan must keep it; the alternatives are what would be open otherwise.")
             reference = choice["cost"]
         lines.append("Alternatives, with everyone else placed as planned:")
         for option in self.options:
@@ -150,6 +152,7 @@ def explain_patient(formulation: Formulation, x: np.ndarray, patient_id: str) ->
         "equipment": list(patients["equipment"].iat[p]) if pathway == 1 else [],
         "use": use,
         "unit": "carer-hours a day" if pathway == 1 else "bed",
+        "pinned": bool(snapshot.pinned["patient_id"].eq(patient_id).any()),
     }
     choice, reason = None, ""
     if mine.any():

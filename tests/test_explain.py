@@ -127,3 +127,13 @@ def test_explain_command(tmp_path):
     (tmp_path / "bare").mkdir()
     bare = runner.invoke(main, ["explain", str(tmp_path / "bare"), "P2"])
     assert bare.exit_code == 2 and "give --snapshot" in bare.stderr
+
+
+def test_pinned_patient_is_said_to_be_pinned(tmp_path):
+    patients = [{"patient_id": "P1", "site": "H", "locality": "A", "pathway": 2, "ready_date": day(0)}]
+    services = [{"service_id": "SD", "pathway": 2, "locality": "A"}]
+    capacity = [{"service_id": "SD", "date": day(0), "amount": 2}]
+    pinned = [{"patient_id": "P1", "service_id": "SD", "date": day(1)}]
+    folder = write_snapshot(tmp_path / "s", patients, services, capacity, pinned=pinned)
+    text = explain(load_snapshot(folder), _plan(folder, tmp_path), "P1").to_text()
+    assert f"Plan: SD from {day(1)}" in text and "Pinned (pinned.csv)" in text

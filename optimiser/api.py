@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,8 @@ def allocate(
 
     ``solver``: ``highs`` (exact MILP through highspy, default), ``cpsat``
     (OR-Tools CP-SAT), ``pyomo`` (Pyomo model solved by HiGHS) or ``greedy``
-    (first come first served baseline). ``time_limit`` in seconds stops with
+    (first come first served baseline). ``time_limit`` in seconds, counted
+    from the call (loading, building and the warm start included), stops with
     the best plan found (status ``feasible``); ``mip_gap`` is the relative gap
     at which a plan counts as optimal. ``decompose`` solves independent parts
     apart (exact); ``naive`` builds the contract's rows literally and solves
@@ -60,6 +62,7 @@ def allocate(
     ``summary["keep"]``. ``start``: placements to start the search from
     (used when they are feasible and better than the greedy plan).
     """
+    started = time.perf_counter()
     if not isinstance(snapshot, Snapshot):
         snapshot = load_snapshot(snapshot)
     if solver not in SOLVERS:
@@ -78,6 +81,7 @@ def allocate(
         kept = None if keep is None else placement_triples(snapshot, keep)
         formulation = build_formulation(snapshot, naive=naive, protect=kept)
         given = None if start is None else start_vector(formulation, placement_triples(snapshot, start))
+        solve_options["time_limit"] = _left(time_limit, started)
         if kept is None:
             result = solve(
                 formulation, solver, warm_start=warm_start, decompose=decompose and not naive, start=given, **solve_options
@@ -130,15 +134,24 @@ def solve(
     """
     if solver == "greedy":
         return solve_greedy(formulation)
+    started = time.perf_counter()
     with interrupt.session(), watchdog(options.get("time_limit")):
         initial = warm_start_plan(formulation) if warm_start else None
         if initial is not None and start is not None and formulation.value(start) < formulation.value(initial):
             initial = start
+        options["time_limit"] = _left(options.get("time_limit"), started)
         if decompose:
             return solve_decomposed(
                 formulation, ROUTES[solver], solver, warm_start=initial, polish=polish and solver == "highs", **options
             )
         return ROUTES[solver](formulation, warm_start=initial, **options)
+
+
+def _left(time_limit: float | None, started: float) -> float | None:
+    """What is left of a time limit counted from ``started`` (at least a moment, so a plan comes back)."""
+    if time_limit is None:
+        return None
+    return max(time_limit - (time.perf_counter() - started), 0.05)
 
 
 @contextlib.contextmanager

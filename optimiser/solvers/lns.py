@@ -43,11 +43,14 @@ def improve(
     x: np.ndarray,
     time_limit: float,
     seed: int = 0,
-    services: int = SERVICES_PER_NEIGHBOURHOOD,
-    step_seconds: float = STEP_SECONDS,
+    services: int | None = None,
+    step_seconds: float | None = None,
 ) -> tuple[np.ndarray, dict]:
     """A plan at least as good as x (see module doc); returns (x, details)."""
     import highspy
+
+    services = SERVICES_PER_NEIGHBOURHOOD if services is None else services
+    step_seconds = STEP_SECONDS if step_seconds is None else step_seconds
 
     started = time.perf_counter()
     n = formulation.num_variables

@@ -70,11 +70,16 @@ def capacity_value(
     """One row per candidate (see module doc), sorted by objective saved, most first.
 
     ``candidates`` caps how many re-solves are made; ``options`` go to
-    ``allocate`` (solver, time_limit, threads, ...). ``exact`` is True where
+    ``allocate`` (solver, threads, ...). ``time_limit``, if given, is for the
+    whole computation: each solve gets an equal share. ``exact`` is True where
     both solves were proven optimal.
     """
     from .api import allocate
 
+    time_limit = options.pop("time_limit", None)
+    solves = min(candidates, 1000) + 4  # base, up to three pathway bases, the candidates
+    if time_limit is not None:
+        options["time_limit"] = max(time_limit / solves, 0.5)
     if base is None:
         base = allocate(snapshot, **options)
     chosen = _candidates(base, candidates)

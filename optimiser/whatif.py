@@ -159,8 +159,22 @@ class Comparison:
         for row in self.figures.itertuples(index=False):
             lines.append(f"{row.measure:<22}{row.base:>12,.6g}{row.variant:>12,.6g}{row.difference:>+12,.6g}")
         statuses = f"base {self.base.status}, variant {self.variant.status}"
-        lines += ["", f"Solves: {statuses}.", f"Patients whose placement changes: {len(self.moved)}"]
+        lines += ["", f"Solves: {statuses}."]
+        if "optimal" not in (self.base.status, self.variant.status) or self.base.status != self.variant.status:
+            gaps = [_gap_text(plan) for plan in (self.base, self.variant)]
+            lines.append(
+                f"A solve stopped at its limit (gaps: base {gaps[0]}, variant {gaps[1]}): the difference is not exact; "
+                "allow more time."
+            )
+        lines.append(f"Patients whose placement changes: {len(self.moved)}")
         return "\n".join(lines)
+
+
+def _gap_text(plan: Plan) -> str:
+    gap = plan.summary.get("gap")
+    if (gap is None or not np.isfinite(gap)) and "keep" in plan.summary:
+        gap = plan.summary["keep"].get("penalised_gap")
+    return "n/a" if gap is None or not np.isfinite(gap) else f"{100 * gap:.2g}%"
 
 
 def delayed_bed_days(plan: Plan) -> float:
@@ -213,7 +227,8 @@ def touched_pathways(snapshot: Snapshot, changes: list[Change]) -> set[int]:
 
 
 def whatif(snapshot: Snapshot, changes: list[Change], **options) -> Comparison:
-    """Solve the snapshot as it is and with the changes; options go to ``allocate``.
+    """Solve the snapshot as it is and with the changes; options go to ``allocate``
+    (a ``time_limit`` is for both solves: each gets half).
 
     Pathways share no row, so on a pathway no change touches the base plan is
     still optimal in the variant: the variant keeps it there (``keep`` with a
@@ -223,6 +238,8 @@ def whatif(snapshot: Snapshot, changes: list[Change], **options) -> Comparison:
     from .api import allocate
 
     variant_snapshot = apply_changes(snapshot, changes)
+    if options.get("time_limit") is not None:
+        options = {**options, "time_limit": options["time_limit"] / 2}
     base = allocate(snapshot, **options)
     touched = touched_pathways(snapshot, changes)
     untouched = base.placements[~base.placements["pathway"].isin(touched)]

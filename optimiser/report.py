@@ -21,6 +21,8 @@ from .rules import cumulative_capacity
 from .snapshot import Snapshot
 
 PATHWAY_COLOURS = {1: "#1b7837", 2: "#2166ac", 3: "#762a83"}
+SANKEY_SERVICES = 6  # per pathway; the rest are one "other services" node
+CAPACITY_SERVICES = 40  # the fullest services are charted
 WAITING = "#b2182b"
 BED_DAY_COST = 562.0
 
@@ -77,7 +79,8 @@ def render_report(data: dict, bed_day_cost: float = BED_DAY_COST) -> str:
         sankey_svg(plan, unplaced),
         "<h2>Capacity used and free over the horizon</h2>",
         '<p class="muted">Per service and day: the dark part is capacity held by placements started by that day, '
-        "the light part is free (beds, or carer-hours a day on pathway 1).</p>",
+        "the light part is free (beds, or carer-hours a day on pathway 1). "
+        f"The {min(CAPACITY_SERVICES, len(snapshot.services))} fullest of {len(snapshot.services)} services.</p>",
         capacity_svg(snapshot, plan),
         "<h2>Waits</h2>",
         '<p class="muted">Total wait at start (days from ready date to start), placed patients, by pathway.</p>',
@@ -110,6 +113,13 @@ def _headline(summary: dict, bed_day_cost: float) -> str:
 def sankey_svg(plan: pd.DataFrame, unplaced: pd.DataFrame, width: int = 1000, height: int = 460) -> str:
     """Three columns of nodes (site, pathway, service or waiting), bands as wide as the patient counts."""
     placed = plan.assign(target=plan["service_id"])
+    busiest = placed.groupby(["pathway", "target"]).size().reset_index(name="n")
+    busiest = (
+        busiest.sort_values(["pathway", "n", "target"], ascending=[True, False, True]).groupby("pathway").head(SANKEY_SERVICES)
+    )
+    shown = set(busiest["target"])
+    others = ~placed["target"].isin(shown)
+    placed.loc[others, "target"] = "other pathway-" + placed.loc[others, "pathway"].astype(str) + " services"
     waiting = unplaced.assign(target="waiting (pathway " + unplaced["pathway"].astype(str) + ")")
     flows = pd.concat([placed[["site", "pathway", "target"]], waiting[["site", "pathway", "target"]]], ignore_index=True)
     if flows.empty:
@@ -121,7 +131,7 @@ def sankey_svg(plan: pd.DataFrame, unplaced: pd.DataFrame, width: int = 1000, he
     columns = [
         sorted(flows["site"].unique()),
         sorted(flows["pathway_label"].unique()),
-        sorted(flows["target"].unique(), key=lambda t: (pathway_of[t], t.startswith("waiting"), t)),
+        sorted(flows["target"].unique(), key=lambda t: (pathway_of[t], t.startswith("waiting"), t.startswith("other"), t)),
     ]
     total = len(flows)
     gap = 6
@@ -154,7 +164,7 @@ def sankey_svg(plan: pd.DataFrame, unplaced: pd.DataFrame, width: int = 1000, he
             b[3] += thickness
             x0, x1 = x_of[column] + node_width, x_of[column + 1]
             middle = (x0 + x1) / 2
-            pathway = int(str(target if column == 0 else source).split()[-1].strip(")"))
+            pathway = int(pathway_of[target]) if column == 1 else int(str(target).split()[-1])
             colour = WAITING if str(target).startswith("waiting") else PATHWAY_COLOURS.get(pathway, "#888")
             parts.append(
                 f'<path d="M{x0},{y0:.1f} C{middle},{y0:.1f} {middle},{y1:.1f} {x1},{y1:.1f}" fill="none" '
@@ -193,7 +203,9 @@ def capacity_svg(snapshot: Snapshot, plan: pd.DataFrame, cell: int = 26, row_hei
         use = snapshot.patients.set_index("patient_id").loc[plan["patient_id"], "use"].to_numpy()
         np.add.at(used, (s, d), use)
     held = np.cumsum(used, axis=1)
-    order = np.lexsort((services["service_id"].to_numpy(), services["pathway"].to_numpy()))
+    share = np.where(capacity[:, -1] > 0, held[:, -1] / np.maximum(capacity[:, -1], 1e-9), 0.0)
+    fullest = np.lexsort((services["service_id"].to_numpy(), -capacity[:, -1], -np.round(share, 6)))[:CAPACITY_SERVICES]
+    order = fullest[np.lexsort((services["service_id"].to_numpy()[fullest], services["pathway"].to_numpy()[fullest]))]
     label_width = 170
     width = label_width + cell * horizon + 190
     height = 30 + row_height * len(order)

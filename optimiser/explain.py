@@ -167,16 +167,20 @@ def explain_patient(formulation: Formulation, x: np.ndarray, patient_id: str) ->
         reason = reasons.loc[reasons["patient"] == p, "reason"].iat[0]
 
     room = room_left(formulation, others)
-    options = _excluded(snapshot, p)
     pairs = eligible_pairs(snapshot)
     pairs = pairs[pairs["patient"] == p]
+    needs = equipment_needs(snapshot)
+    needs = needs[needs["patient"] == p]
+    options = _excluded(snapshot, p, set(pairs["service"]))
     for service, minutes in zip(pairs["service"], pairs["minutes"]):
-        options.append(_days_at(snapshot, p, int(service), float(minutes), room))
+        options.append(_days_at(snapshot, p, int(service), float(minutes), room, needs))
     options.sort(key=lambda option: (not option.eligible, option.service_id))
     return Explanation(patient_id, facts, choice, reason, float(formulation.unplaced_cost[p]), options)
 
 
-def _days_at(snapshot, p: int, service: int, minutes: float, room: dict) -> ServiceOption:
+def _days_at(snapshot, p: int, service: int, minutes: float, room: dict, needs: pd.DataFrame) -> ServiceOption:
+    """Day by day, whether p could start at the service given ``room`` (the others' placements);
+    ``needs`` are p's equipment needs."""
     patients = snapshot.patients
     horizon = snapshot.horizon
     days = np.arange(horizon)
@@ -191,8 +195,6 @@ def _days_at(snapshot, p: int, service: int, minutes: float, room: dict) -> Serv
         snapshot.weights,
     )
     weekend_ok = admits_on_day(snapshot, np.full(horizon, service), days)
-    needs = equipment_needs(snapshot)
-    needs = needs[needs["patient"] == p]
     unit = "carer-hours a day" if patients["pathway"].iat[p] == 1 else "beds"
     earliest = int(patients["earliest_day"].iat[p])
     result = []
@@ -217,12 +219,11 @@ def _days_at(snapshot, p: int, service: int, minutes: float, room: dict) -> Serv
     return ServiceOption(snapshot.services["service_id"].iat[service], True, days=result)
 
 
-def _excluded(snapshot, p: int) -> list[ServiceOption]:
-    """Services of the patient's pathway that rules 1-3 exclude, with the rule."""
+def _excluded(snapshot, p: int, eligible: set) -> list[ServiceOption]:
+    """Services of the patient's pathway that rules 1-3 exclude (those not in ``eligible``), with the rule."""
     patients, services = snapshot.patients, snapshot.services
     pathway = patients["pathway"].iat[p]
     same = np.flatnonzero(services["pathway"].to_numpy() == pathway)
-    eligible = set(eligible_pairs(snapshot).query("patient == @p")["service"])
     reach = reach_table(snapshot)
     reach = reach[reach["locality"] == patients["locality"].iat[p]].set_index("service")["minutes"]
     excluded = [s for s in same if s not in eligible]

@@ -77,7 +77,7 @@ def capacity_value(
     from .api import allocate
 
     time_limit = options.pop("time_limit", None)
-    solves = min(candidates, 1000) + 4  # base, up to three pathway bases, the candidates
+    solves = candidates + 4  # base, up to three pathway bases, the candidates
     if time_limit is not None:
         options["time_limit"] = max(time_limit / solves, 0.5)
     if base is None:
@@ -114,12 +114,12 @@ def capacity_value(
 
 
 def _candidates(base: Plan, most: int) -> pd.DataFrame:
-    """Service-days and store-items to re-solve, by LP estimate (then by filled capacity), at most ``most``."""
+    """Service-days and store-items to re-solve, by LP estimate (then those a waiting patient could use), at most ``most``."""
     formulation = base.formulation
     snapshot = formulation.snapshot
     duals = _row_duals(formulation)
     rows = []
-    filled_services, used_up = _waiting_for(base)
+    waiting_services, waiting_items = _waiting_for(base)
     services = snapshot.services
     offset = 0
     estimates: dict[tuple, float] = {}
@@ -140,9 +140,9 @@ def _candidates(base: Plan, most: int) -> pd.DataFrame:
             frame = block.keys.assign(dual=dual)
             for (store, item), mine in frame.groupby(["store", "item"], sort=False):
                 estimates[("equipment", (store, item), 0)] = max(float(-mine["dual"].sum()), 0.0)
-    for service_id in filled_services:
+    for service_id in waiting_services:
         estimates.setdefault(("service", service_id, 0), 0.0)
-    for key in used_up:
+    for key in waiting_items:
         estimates.setdefault(("equipment", key, 0), 0.0)
     pathway_of = dict(zip(services["service_id"], services["pathway"]))
     for (kind, what, d), estimate in estimates.items():

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .dominance import repair, with_dominance
 from .formulation import Formulation, build_formulation
 from .greedy import solve_greedy, warm_start_plan
 from .plan import Plan, make_plan
@@ -84,13 +85,25 @@ def allocate(
         solve_options["time_limit"] = _left(time_limit, started)
         if kept is None:
             result = solve(
-                formulation, solver, warm_start=warm_start, decompose=decompose and not naive, start=given, **solve_options
+                formulation,
+                solver,
+                warm_start=warm_start,
+                decompose=decompose and not naive,
+                start=given,
+                    **solve_options,
             )
             return make_plan(formulation, result, options)
         penalised = with_disruption_penalty(formulation, kept, disruption_penalty)
         if given is None:
             given = start_vector(formulation, kept)
-        result = solve(penalised, solver, warm_start=warm_start, decompose=decompose and not naive, start=given, **solve_options)
+        result = solve(
+            penalised,
+            solver,
+            warm_start=warm_start,
+            decompose=decompose and not naive,
+            start=given,
+            **solve_options,
+        )
         return _plan_with_keep(formulation, result, kept, disruption_penalty, options)
 
 
@@ -121,6 +134,7 @@ def solve(
     decompose: bool = True,
     start: np.ndarray | None = None,
     polish: bool = True,
+    dominance: bool = False,
     **options,
 ) -> SolveResult:
     """Solve a built formulation with one route; returns a SolveResult.
@@ -129,8 +143,12 @@ def solve(
     feasible 0/1 vector), unless ``warm_start`` is False. With ``polish`` (the
     highs route, by components, under a time limit) a component HiGHS has not
     proven optimal in half its time is improved by large-neighbourhood search
-    for the other half (``solvers/lns.py``); the bound stays HiGHS's. Ctrl-C stops the
-    solve and returns the best plan found (``interrupt.py``).
+    for the other half (``solvers/lns.py``); the bound stays HiGHS's. With
+    ``dominance`` (off by default: measured, it did not pay) the model gets
+    rows that order interchangeable pathway-1 patients (``dominance.py``: same
+    optimum, fewer equivalent branches) and the warm start is swapped to keep
+    them. Ctrl-C stops the solve and returns
+    the best plan found (``interrupt.py``).
     """
     if solver == "greedy":
         return solve_greedy(formulation)
@@ -139,6 +157,10 @@ def solve(
         initial = warm_start_plan(formulation) if warm_start else None
         if initial is not None and start is not None and formulation.value(start) < formulation.value(initial):
             initial = start
+        if dominance:
+            formulation, pairs = with_dominance(formulation)
+            if initial is not None:
+                initial = repair(formulation, pairs, initial)
         options["time_limit"] = _left(options.get("time_limit"), started)
         if decompose:
             return solve_decomposed(

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..decompose import Component, components
+from ..dominance import without_dominance
 from ..formulation import Formulation
 from . import interrupt
 from .highs import solve_highs
@@ -26,6 +27,7 @@ from .result import SolveResult, Status
 
 INTEGRAL = 1e-6
 POLISH_SPLIT = 0.5  # share of a component's time for the exact route when polishing
+SEARCH_BESIDE = True  # spare threads run a second exact solve + search beside a component
 
 
 def solve_decomposed(
@@ -43,10 +45,13 @@ def solve_decomposed(
 ) -> SolveResult:
     """Solve every component with ``route`` (threads spread over components).
 
-    ``polish``: under a time limit, a component gets half its share for the
-    exact route; if that does not prove it optimal, the rest goes to
-    large-neighbourhood search from the route's plan (``lns.py``), and the
-    route's bound is kept. Without a time limit the route runs to the end.
+    ``polish``: under a time limit, the exact route gets half a component's
+    share; if that does not prove it optimal, large-neighbourhood search
+    (``lns.py``) from the route's plan gets the other half, and the route's
+    bound is kept. When there are more threads than MILP components, the
+    largest components get a second thread doing the same with another seed
+    (better plan and higher bound of the two kept). Without a time limit the
+    route runs to the end.
     """
     started = time.perf_counter()
     deadline = None if time_limit is None else started + time_limit
@@ -59,7 +64,9 @@ def solve_decomposed(
     # Networks first (an LP each, fast), then the MILPs, largest first.
     order = sorted(range(len(parts)), key=lambda i: (not (network_lp and parts[i].network), -len(parts[i].columns), i))
     workers = max(1, min(int(threads), len(parts)))
-    waiting = [sum(1 for i in order if not (network_lp and parts[i].network))]
+    milp = [i for i in order if not (network_lp and parts[i].network)]
+    waiting = [len(milp)]
+    helped = set(milp[: max(0, int(threads) - len(milp))]) if (polish and SEARCH_BESIDE) else set()
     lock = threading.Lock()
 
     def budget() -> float | None:
@@ -70,7 +77,7 @@ def solve_decomposed(
         left = _left(deadline)
         return None if left is None else max(left / share, 0.01)
 
-    def solve_part(part: Component) -> SolveResult:
+    def solve_part(part: Component, beside: bool) -> SolveResult:
         sub = formulation.subset(part.columns)
         start = None if warm_start is None else warm_start[part.columns]
         if network_lp and part.network:
@@ -79,22 +86,10 @@ def solve_decomposed(
                 value = sub.value(relaxed.x)
                 return SolveResult(Status.OPTIMAL, np.round(relaxed.x), value, value, "highs-lp", relaxed.solve_seconds)
         share = budget()
-        began = time.perf_counter()
-        exact_share = share * POLISH_SPLIT if (polish and share is not None) else share
-        result = route(sub, time_limit=exact_share, threads=1, mip_gap=mip_gap, seed=seed, warm_start=start, log=log)
-        if polish and share is not None and result.status == Status.FEASIBLE and result.x is not None:
-            left = share - (time.perf_counter() - began)
-            x_better, details = improve(sub, result.x, left, seed=seed)
-            result = SolveResult(
-                Status.FEASIBLE,
-                x_better,
-                sub.value(x_better),
-                result.bound,
-                result.solver,
-                time.perf_counter() - began,
-                result.message,
-                {**result.details, **details},
-            )
+        if beside and share is not None and start is not None:
+            result = _route_with_search_beside(sub, route, start, share, mip_gap=mip_gap, seed=seed, log=log)
+        else:
+            result = _route_then_search(sub, route, start, share, polish, mip_gap=mip_gap, seed=seed, log=log)
         if result.x is None and start is not None:  # stopped before any plan: keep the warm start
             result = SolveResult(Status.FEASIBLE, start, sub.value(start), result.bound, result.solver, result.solve_seconds)
         if result.status != Status.OPTIMAL and not np.isfinite(result.bound):
@@ -104,7 +99,7 @@ def solve_decomposed(
         return result
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {i: pool.submit(solve_part, parts[i]) for i in order}
+        futures = {i: pool.submit(solve_part, parts[i], i in helped) for i in order}
         interrupt.wait_all(list(futures.values()))
         results = [futures[i].result() for i in range(len(parts))]
 
@@ -137,6 +132,74 @@ def solve_decomposed(
         else (interrupt.stop_reason[0] if interrupt.interrupted.is_set() else "stopped at a limit"),
         details,
     )
+
+
+def _route_then_search(
+    sub: Formulation,
+    route: Callable[..., SolveResult],
+    start,
+    share: float | None,
+    polish: bool,
+    stop: threading.Event | None = None,
+    **options,
+) -> SolveResult:
+    """The exact route for the share (half of it when ``polish``), then the search from its plan.
+    ``stop`` (HiGHS route only) ends both early."""
+    began = time.perf_counter()
+    exact_share = share * POLISH_SPLIT if (polish and share is not None) else share
+    extra = {} if stop is None else {"stop": stop}
+    result = route(sub, time_limit=exact_share, threads=1, warm_start=start, **options, **extra)
+    if polish and share is not None and result.status == Status.FEASIBLE and result.x is not None:
+        left = share - (time.perf_counter() - began)
+        x_better, details = improve(without_dominance(sub), result.x, left, seed=options["seed"], stop=stop)
+        result = SolveResult(
+            Status.FEASIBLE,
+            x_better,
+            sub.value(x_better),
+            result.bound,
+            result.solver,
+            time.perf_counter() - began,
+            result.message,
+            {**result.details, **details},
+        )
+    return result
+
+
+def _route_with_search_beside(
+    sub: Formulation, route: Callable[..., SolveResult], start: np.ndarray, share: float, **options
+) -> SolveResult:
+    """Two threads for ``share`` seconds, each the exact route for half the time then the
+    search from its plan, with seeds ``seed`` and ``seed + 1``.
+
+    The plan is the better of the two, the bound the higher of their bounds
+    (each is a true bound). When one proves its plan optimal, the other stops.
+    """
+    began = time.perf_counter()
+    stops = [threading.Event(), threading.Event()]
+    found: list[SolveResult | None] = [None, None]
+
+    def run(i: int) -> None:
+        try:
+            found[i] = _route_then_search(sub, route, start, share, True, stop=stops[i], **{**options, "seed": options["seed"] + i})
+        finally:
+            if found[i] is not None and found[i].status == Status.OPTIMAL:
+                stops[1 - i].set()
+
+    helper = threading.Thread(target=run, args=(1,), name="search-beside", daemon=True)
+    helper.start()
+    try:
+        run(0)
+    finally:
+        helper.join()
+    results = [r for r in found if r is not None and r.x is not None]
+    if not results:
+        return found[0] if found[0] is not None else SolveResult(Status.ERROR, None, float("inf"), float("-inf"), "highs", 0.0)
+    best = min(results, key=lambda r: (r.status != Status.OPTIMAL, sub.value(r.x)))
+    bound = max(r.bound for r in results)
+    value = sub.value(best.x)
+    details = {**best.details, "threads_on_component": 2}
+    status = Status.OPTIMAL if best.status == Status.OPTIMAL else Status.FEASIBLE
+    return SolveResult(status, best.x, value, min(bound, value), best.solver, time.perf_counter() - began, best.message, details)
 
 
 def _left(deadline: float | None) -> float | None:

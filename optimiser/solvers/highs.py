@@ -91,8 +91,9 @@ def solve_highs(
     warm_start: np.ndarray | None = None,
     log: bool = False,
     relax: bool = False,
+    stop: threading.Event | None = None,
 ) -> SolveResult:
-    """Solve with HiGHS; status optimal, feasible (a limit or Ctrl-C stopped it) or error.
+    """Solve with HiGHS; status optimal, feasible (a limit, Ctrl-C or ``stop`` stopped it) or error.
 
     ``relax=True`` solves the LP relaxation (simplex, so the solution is a
     vertex); the result then holds the LP solution and its value, unrounded,
@@ -115,7 +116,7 @@ def solve_highs(
         solution.value_valid = True
         highs.setSolution(solution)
 
-    interrupted = _run(highs)
+    interrupted = _run(highs, stop)
     status = highs.getModelStatus()
     info = highs.getInfo()
     seconds = time.perf_counter() - started
@@ -159,12 +160,28 @@ def solve_highs(
     )
 
 
-def _run(highs) -> bool:
-    """Run the solve; a Ctrl-C (see ``interrupt.py``) cancels it. True if it was interrupted."""
+def _run(highs, stop: threading.Event | None = None) -> bool:
+    """Run the solve; a Ctrl-C (see ``interrupt.py``) or setting ``stop`` cancels it.
+    True if Ctrl-C (or the watchdog) interrupted it."""
     highs.HandleUserInterrupt = True
     key = interrupt.register(highs.cancelSolve)
+    done = threading.Event()
+    watcher = None
+    if stop is not None:
+
+        def watch() -> None:
+            while not done.is_set():
+                if stop.wait(0.05):
+                    highs.cancelSolve()
+                    return
+
+        watcher = threading.Thread(target=watch, name="highs-stop", daemon=True)
+        watcher.start()
     try:
         interrupt.run_interruptibly(highs.run)
     finally:
+        done.set()
         interrupt.unregister(key)
+        if watcher is not None:
+            watcher.join()
     return interrupt.interrupted.is_set()

@@ -23,6 +23,7 @@ fixed; how many are tried depends on the time given.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -30,7 +31,7 @@ import scipy.sparse as sp
 
 from ..formulation import Formulation
 from . import interrupt
-from .highs import make_highs
+from .highs import _run, make_highs
 
 SERVICES_PER_NEIGHBOURHOOD = 2
 STEP_SECONDS = 0.5
@@ -45,8 +46,13 @@ def improve(
     seed: int = 0,
     services: int | None = None,
     step_seconds: float | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[np.ndarray, dict]:
-    """A plan at least as good as x (see module doc); returns (x, details)."""
+    """A plan at least as good as x (see module doc); returns (x, details).
+
+    ``stop``: set by another thread to end the search early (e.g. when the
+    exact solve beside it has proven its plan optimal).
+    """
     import highspy
 
     services = SERVICES_PER_NEIGHBOURHOOD if services is None else services
@@ -77,7 +83,7 @@ def improve(
     steps = improvements = failures = 0
     k, step = min(services, len(used_services)), step_seconds
     try:
-        while not interrupt.interrupted.is_set():
+        while not interrupt.interrupted.is_set() and not (stop is not None and stop.is_set()):
             left = time_limit - (time.perf_counter() - started)
             if left < 0.05:
                 break
@@ -98,7 +104,7 @@ def improve(
             start.value_valid = True
             highs.setSolution(start)
             highs.setOptionValue("time_limit", float(min(step, left)))
-            highs.run()
+            _run(highs, stop)
             has_plan = highs.getInfo().primal_solution_status == 2
             candidate = np.round(np.asarray(highs.getSolution().col_value)) if has_plan else best
             candidate_value = formulation.value(candidate)

@@ -42,3 +42,15 @@ def test_polished_solve_on_ics_keeps_a_true_bound(tmp_path):
     plan.write(tmp_path / "plan")
     violations, objective = check_plan_folder(ROOT / "instances" / "ics", tmp_path / "plan")
     assert violations == [] and math.isclose(objective, result.objective, rel_tol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_two_threads_on_one_component_keep_the_optimum_and_the_plan(tmp_path, seed):
+    """With a spare thread a lone MILP component is solved twice side by side (seeds 0 and 1):
+    the result is the brute-force optimum, and the same plan run after run."""
+    folder = random_tiny_snapshot(tmp_path / "s", 500 + seed, patients=8, services=4, horizon=4)
+    formulation = build_formulation(load_snapshot(folder))
+    results = [solve(formulation, "highs", time_limit=20, threads=2) for _ in range(2)]
+    assert all(r.status == Status.OPTIMAL for r in results)
+    assert math.isclose(results[0].objective, brute_force_optimum(folder), rel_tol=1e-9, abs_tol=1e-7)
+    assert (results[0].x == results[1].x).all()

@@ -172,30 +172,30 @@ def _route_with_search_beside(
     search from its plan, with seeds ``seed`` and ``seed + 1``.
 
     The plan is the better of the two, the bound the higher of their bounds
-    (each is a true bound). When one proves its plan optimal, the other stops.
+    (each is a true bound). Deterministic when the first proves optimality:
+    its plan is taken and it stops the second (the second's proof does not
+    stop the first, so which finishes first never decides the plan).
     """
     began = time.perf_counter()
-    stops = [threading.Event(), threading.Event()]
+    stop = threading.Event()
     found: list[SolveResult | None] = [None, None]
 
-    def run(i: int) -> None:
-        try:
-            found[i] = _route_then_search(sub, route, start, share, True, stop=stops[i], **{**options, "seed": options["seed"] + i})
-        finally:
-            if found[i] is not None and found[i].status == Status.OPTIMAL:
-                stops[1 - i].set()
+    def second() -> None:
+        found[1] = _route_then_search(sub, route, start, share, True, stop=stop, **{**options, "seed": options["seed"] + 1})
 
-    helper = threading.Thread(target=run, args=(1,), name="search-beside", daemon=True)
+    helper = threading.Thread(target=second, name="search-beside", daemon=True)
     helper.start()
     try:
-        run(0)
+        found[0] = _route_then_search(sub, route, start, share, True, **options)
     finally:
+        stop.set()
         helper.join()
+    first, other = found
+    if first.status == Status.OPTIMAL or other is None or other.x is None:
+        return first
     results = [r for r in found if r is not None and r.x is not None]
-    if not results:
-        return found[0] if found[0] is not None else SolveResult(Status.ERROR, None, float("inf"), float("-inf"), "highs", 0.0)
     best = min(results, key=lambda r: (r.status != Status.OPTIMAL, sub.value(r.x)))
-    bound = max(r.bound for r in results)
+    bound = max(r.bound for r in found if r is not None)
     value = sub.value(best.x)
     details = {**best.details, "threads_on_component": 2}
     status = Status.OPTIMAL if best.status == Status.OPTIMAL else Status.FEASIBLE

@@ -3,8 +3,9 @@
     python -m benchmarks.one SNAPSHOT ROUTE [--time-limit S] [--threads N]
 
 ROUTE is highs, highs-exact (highs without the large-neighbourhood polish),
-cpsat, pyomo, greedy, or naive (the contract's rows written literally and
-solved as one HiGHS MILP). Peak memory is this process's.
+cpsat, pyomo, greedy, naive (the contract's rows written literally and
+solved as one HiGHS MILP) or naive-10x (the same; ``benchmarks.run`` gives it ten
+times the limit). Peak memory is this process's.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ def main(argv: list[str] | None = None) -> int:
 
     snapshot = load_snapshot(args.snapshot)
     loaded = time.perf_counter()
-    naive = args.route == "naive"
+    naive = args.route in ("naive", "naive-10x")
     formulation = build_formulation(snapshot, naive=naive)
     built = time.perf_counter()
-    solver = "highs" if args.route in ("naive", "highs-exact") else args.route
+    solver = "highs" if args.route in ("naive", "naive-10x", "highs-exact") else args.route
     polish = args.route == "highs"
     result = solve(formulation, solver, decompose=not naive, polish=polish, time_limit=args.time_limit, threads=args.threads)
     solved = time.perf_counter()

@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     built = time.perf_counter()
     solver = "highs" if args.route in ("naive", "naive-10x", "highs-exact") else args.route
     polish = args.route == "highs"
-    result = solve(formulation, solver, decompose=not naive, polish=polish, time_limit=args.time_limit, threads=args.threads)
+    # The limit counts the whole run, as `optimiser allocate --time-limit` does.
+    left = None if args.time_limit is None else max(args.time_limit - (built - started), 0.05)
+    result = solve(formulation, solver, decompose=not naive, polish=polish, time_limit=left, threads=args.threads)
     solved = time.perf_counter()
     plan = make_plan(formulation, result)
     finished = time.perf_counter()

@@ -37,7 +37,6 @@ SERVICES_PER_NEIGHBOURHOOD = 2
 STEP_SECONDS = 0.5
 PATIENCE = 20
 MOST_SERVICES = 6
-SUB_MIP_OPTIONS: dict = {}  # HiGHS options for the neighbourhood MILPs
 
 
 def improve(
@@ -75,8 +74,6 @@ def improve(
 
     matrix, row_upper = formulation.matrix()
     highs = make_highs(formulation, threads=1, seed=seed)
-    for option, setting in SUB_MIP_OPTIONS.items():
-        highs.setOptionValue(option, setting)
     key = interrupt.register(highs.cancelSolve)
     highs.HandleUserInterrupt = True
     rng = np.random.default_rng(seed)

@@ -41,7 +41,7 @@ Only covering pairs get rows (p > r > q makes p > q redundant).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -115,7 +115,8 @@ def find_dominance(formulation: Formulation) -> Dominance:
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
     position = np.repeat(starts[worse], counts) + (np.arange(counts.sum()) - np.repeat(offsets, counts))
     q_slot = incidence.indices[position]
-    q_cost = cost_sorted[np.searchsorted(key, worse[pair].astype(np.int64) * len(slots) + q_slot)]
+    q_at = np.searchsorted(key, worse[pair].astype(np.int64) * len(slots) + q_slot)
+    q_cost = cost_sorted[q_at]
     p_cost = cost_sorted[np.searchsorted(key, better[pair].astype(np.int64) * len(slots) + q_slot)]
     h = p_cost - q_cost
     worst = np.full(len(better), -np.inf)
@@ -131,8 +132,7 @@ def find_dominance(formulation: Formulation) -> Dominance:
     np.logical_and.at(both, pair, h == 0)
     alike = identical & both
     keep &= ~alike | (people[better] < people[worse])  # equal in everything: file order decides
-    q_day = day_sorted[np.searchsorted(key, worse[pair].astype(np.int64) * len(slots) + q_slot)]
-    rising = _rises_with_day(pair, q_day, h, len(better))
+    rising = _rises_with_day(pair, day_sorted[q_at], h, len(better))
 
     better, worse, rising, identical = better[keep], worse[keep], rising[keep], identical[keep]
     cover = _covering(better, worse, len(people))
@@ -245,8 +245,6 @@ def repair(formulation: Formulation, dominance: Dominance, x: np.ndarray) -> np.
 
 
 def _replace_blocks(formulation: Formulation, blocks: list[RowBlock]) -> Formulation:
-    from dataclasses import replace
-
     return replace(formulation, blocks=blocks)
 
 

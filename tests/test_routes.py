@@ -26,9 +26,8 @@ def as_dict(plan) -> dict:
     return {row.patient_id: (row.service_id, int(row.day)) for row in plan.placements.itertuples()}
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_routes_agree_on_small_snapshots(tmp_path, seed):
-    folder = random_tiny_snapshot(tmp_path / "s", 1000 + seed, patients=10, services=4, horizon=6)
+def optimal_objectives_of_every_route(folder) -> list[float]:
+    """Each route's objective; each must be proven optimal and accepted by the independent checker."""
     snapshot = load_snapshot(folder)
     instance = Instance(folder)
     objectives = []
@@ -37,6 +36,13 @@ def test_routes_agree_on_small_snapshots(tmp_path, seed):
         assert plan.status == "optimal", options
         assert instance.violations(as_dict(plan)) == [], options
         objectives.append(plan.objective)
+    return objectives
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_routes_agree_on_small_snapshots(tmp_path, seed):
+    folder = random_tiny_snapshot(tmp_path / "s", 1000 + seed, patients=10, services=4, horizon=6)
+    objectives = optimal_objectives_of_every_route(folder)
     assert all(math.isclose(value, objectives[0], rel_tol=1e-9, abs_tol=1e-9) for value in objectives), objectives
 
 
@@ -102,13 +108,6 @@ def test_routes_agree_on_all_of_ics_with_pathway_1_mostly_pinned(tmp_path):
     pd.DataFrame({"patient_id": pins["patient_id"], "service_id": pins["service_id"], "date": pins["start_date"]}).to_csv(
         folder / "pinned.csv", index=False
     )
-    snapshot = load_snapshot(folder)
-    instance = Instance(folder)
-    objectives = []
-    for options in ROUTES:
-        plan = allocate(snapshot, **options)
-        assert plan.status == "optimal", options
-        assert instance.violations(as_dict(plan)) == [], options
-        objectives.append(plan.objective)
+    objectives = optimal_objectives_of_every_route(folder)
     assert len(pins) < len(pathway_1)  # some pathway-1 patients were left to the solvers
     assert np.allclose(objectives, objectives[0], rtol=1e-9), objectives

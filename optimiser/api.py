@@ -90,7 +90,7 @@ def allocate(
                 warm_start=warm_start,
                 decompose=decompose and not naive,
                 start=given,
-                    **solve_options,
+                **solve_options,
             )
             return make_plan(formulation, result, options)
         penalised = with_disruption_penalty(formulation, kept, disruption_penalty)

@@ -2,6 +2,7 @@
 and the polished solve keeps a true bound."""
 
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -9,9 +10,12 @@ from checker import brute_force_optimum, check_plan_folder
 from helpers import random_tiny_snapshot
 
 from optimiser import build_formulation, load_snapshot, solve
+from optimiser.decompose import components
 from optimiser.greedy import greedy_plan
 from optimiser.plan import make_plan
-from optimiser.solvers.lns import improve
+from optimiser.solvers.decomposed import _search_by_gap
+from optimiser.solvers.highs import solve_highs
+from optimiser.solvers.lns import Search, improve
 from optimiser.solvers.result import SolveResult, Status
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,10 +36,12 @@ def test_improve_is_feasible_and_never_worse(tmp_path, seed):
     assert objective >= brute_force_optimum(folder) - 1e-7
 
 
-def test_polished_solve_on_ics_keeps_a_true_bound(tmp_path):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_polished_solve_on_ics_keeps_a_true_bound(tmp_path, threads):
+    """threads=1: the search by gap after the exact pass; threads=2: a second thread beside."""
     snapshot = load_snapshot(ROOT / "instances" / "ics")
     formulation = build_formulation(snapshot)
-    result = solve(formulation, "highs", time_limit=6, threads=2, polish=True)
+    result = solve(formulation, "highs", time_limit=6, threads=threads, polish=True)
     greedy = formulation.value(greedy_plan(formulation))
     assert result.status == Status.FEASIBLE and result.bound <= result.objective <= greedy
     plan = make_plan(formulation, result)
@@ -54,3 +60,44 @@ def test_two_threads_on_one_component_keep_the_optimum_and_the_plan(tmp_path, se
     assert all(r.status == Status.OPTIMAL for r in results)
     assert math.isclose(results[0].objective, brute_force_optimum(folder), rel_tol=1e-9, abs_tol=1e-7)
     assert (results[0].x == results[1].x).all()
+
+
+def test_a_search_resumed_keeps_its_plan_and_counts(tmp_path):
+    """Two slices of one Search: never worse, steps add up, the plan stays feasible."""
+    folder = random_tiny_snapshot(tmp_path / "s", 3, patients=8, services=4, horizon=4)
+    formulation = build_formulation(load_snapshot(folder))
+    start = greedy_plan(formulation)
+    search = Search(formulation, start, seed=1, step_seconds=0.1)
+    first = search.run(0.5)
+    steps = search.steps
+    second = search.run(0.5)
+    assert search.searchable and steps > 0 and search.steps > steps
+    assert formulation.value(second) <= formulation.value(first) <= formulation.value(start) + 1e-9
+    assert formulation.violations(second) == []
+    assert search.value == formulation.value(second)
+
+
+def test_search_by_gap_spends_the_time_where_the_gap_is():
+    """ics, every component from its greedy plan with its LP bound: after the pooled
+    search each plan is feasible, no worse, above its bound, and the component with
+    the largest gap was searched first and improved."""
+    formulation = build_formulation(load_snapshot(ROOT / "instances" / "ics"))
+    parts = components(formulation)
+    greedy = greedy_plan(formulation)
+    results = []
+    for part in parts:
+        sub = formulation.subset(part.columns)
+        x = greedy[part.columns]
+        bound = solve_highs(sub, relax=True).objective
+        results.append(SolveResult(Status.FEASIBLE, x, sub.value(x), bound, "highs", 0.0))
+    before = [r.objective for r in results]
+    gaps = [r.objective - r.bound for r in results]
+    widest = max(range(len(parts)), key=lambda i: gaps[i])
+    _search_by_gap(formulation, parts, results, time.perf_counter() + 4.0, workers=2, seed=0)
+    assert results[widest].details["lns_steps"] > 0
+    assert results[widest].objective < before[widest] - 1e-9
+    for part, result, old in zip(parts, results, before):
+        sub = formulation.subset(part.columns)
+        assert sub.violations(result.x) == []
+        assert math.isclose(result.objective, sub.value(result.x), rel_tol=1e-12, abs_tol=1e-9)
+        assert result.bound - 1e-9 <= result.objective <= old + 1e-9

@@ -20,14 +20,16 @@ import numpy as np
 from ..decompose import Component, components
 from ..dominance import without_dominance
 from ..formulation import Formulation
-from . import interrupt
+from . import interrupt, lns
 from .highs import solve_highs
-from .lns import improve
+from .lns import Search, improve
 from .result import SolveResult, Status
 
 INTEGRAL = 1e-6
 POLISH_SPLIT = 0.5  # share of a component's time for the exact route when polishing
 SEARCH_BESIDE = True  # spare threads run a second exact solve + search beside a component
+SEARCH_BY_GAP = True  # search time pooled over components and handed out by gap (see _search_by_gap)
+POOLED_SPLIT = 0.6  # with the search pooled: share of the whole limit for the exact route
 
 
 def solve_decomposed(
@@ -47,9 +49,12 @@ def solve_decomposed(
 
     ``polish``: under a time limit, the exact route gets half a component's
     share; if that does not prove it optimal, large-neighbourhood search
-    (``lns.py``) from the route's plan gets the other half, and the route's
-    bound is kept. When there are more threads than MILP components, the
-    largest components get a second thread doing the same with another seed
+    (``lns.py``) from the route's plan is run, and the route's bound is kept.
+    With no spare thread, the exact route gets ``POOLED_SPLIT`` of the limit
+    spread over the components, and the search time left is pooled and handed
+    out in slices to the components with the largest gaps (``_search_by_gap``). When
+    there are more threads than MILP components, the largest components get a
+    second thread doing the exact route and its search with another seed
     (better plan and higher bound of the two kept). Without a time limit the
     route runs to the end.
     """
@@ -67,14 +72,16 @@ def solve_decomposed(
     milp = [i for i in order if not (network_lp and parts[i].network)]
     waiting = [len(milp)]
     helped = set(milp[: max(0, int(threads) - len(milp))]) if (polish and SEARCH_BESIDE) else set()
+    pooled = polish and SEARCH_BY_GAP and deadline is not None and len(helped) == 0
+    exact_deadline = started + POOLED_SPLIT * time_limit if pooled else deadline
     lock = threading.Lock()
 
-    def budget() -> float | None:
-        """A fair share of the time left: the MILPs not yet started split it over the workers."""
+    def budget(until: float | None) -> float | None:
+        """A fair share of the time left until ``until``: the MILPs not yet started split it over the workers."""
         with lock:
             share = max(1, -(-waiting[0] // workers))
             waiting[0] = max(waiting[0] - 1, 0)
-        left = _left(deadline)
+        left = _left(until)
         return None if left is None else max(left / share, 0.01)
 
     def solve_part(part: Component, beside: bool) -> SolveResult:
@@ -85,11 +92,15 @@ def solve_decomposed(
             if relaxed.x is not None and np.all(np.abs(relaxed.x - np.round(relaxed.x)) <= INTEGRAL):
                 value = sub.value(relaxed.x)
                 return SolveResult(Status.OPTIMAL, np.round(relaxed.x), value, value, "highs-lp", relaxed.solve_seconds)
-        share = budget()
-        if beside and share is not None and start is not None:
+        if beside and deadline is not None and start is not None:
+            share = budget(deadline)
             result = _route_with_search_beside(sub, route, start, share, mip_gap=mip_gap, seed=seed, log=log)
+        elif pooled:  # the exact route alone now; the search comes later, by gap
+            result = route(
+                sub, time_limit=budget(exact_deadline), threads=1, warm_start=start, mip_gap=mip_gap, seed=seed, log=log
+            )
         else:
-            result = _route_then_search(sub, route, start, share, polish, mip_gap=mip_gap, seed=seed, log=log)
+            result = _route_then_search(sub, route, start, budget(deadline), polish, mip_gap=mip_gap, seed=seed, log=log)
         if result.x is None and start is not None:  # stopped before any plan: keep the warm start
             result = SolveResult(Status.FEASIBLE, start, sub.value(start), result.bound, result.solver, result.solve_seconds)
         if result.status != Status.OPTIMAL and not np.isfinite(result.bound):
@@ -102,6 +113,8 @@ def solve_decomposed(
         futures = {i: pool.submit(solve_part, parts[i], i in helped) for i in order}
         interrupt.wait_all(list(futures.values()))
         results = [futures[i].result() for i in range(len(parts))]
+    if pooled:
+        _search_by_gap(formulation, parts, results, deadline, workers, seed)
 
     statuses = []
     for part, result in zip(parts, results):
@@ -119,6 +132,7 @@ def solve_decomposed(
         "largest_component": int(max((len(p.columns) for p in parts), default=0)),
         "network_components": int(sum(p.network for p in parts)),
         "component_seconds": [round(r.solve_seconds, 3) for r in results],
+        "component_gaps": [round(r.objective - r.bound, 6) if r.x is not None else None for r in results],
     }
     return SolveResult(
         status,
@@ -200,6 +214,68 @@ def _route_with_search_beside(
     details = {**best.details, "threads_on_component": 2}
     status = Status.OPTIMAL if best.status == Status.OPTIMAL else Status.FEASIBLE
     return SolveResult(status, best.x, value, min(bound, value), best.solver, time.perf_counter() - began, best.message, details)
+
+
+def _search_by_gap(
+    formulation: Formulation, parts: list[Component], results: list[SolveResult], deadline: float, workers: int, seed: int
+) -> None:
+    """Large-neighbourhood search on the components not proven optimal until ``deadline``,
+    time handed out in slices by gap; ``results`` are updated in place.
+
+    The bounds are fixed by now, so the whole plan's gap falls by exactly what
+    the searches gain: each free worker takes the component with the largest
+    gap (objective - bound), divided by 1 + the number of slices in a row that
+    found nothing there (a component the search cannot improve stops drawing
+    time), and searches it for one slice, resuming where its last slice ended.
+    A slice is a third of an even share of the pooled time, 1 to 10 seconds.
+    """
+    began = time.perf_counter()
+    candidates = [
+        i
+        for i, r in enumerate(results)
+        if r.status == Status.FEASIBLE and r.x is not None and r.objective - r.bound > 1e-9 * max(1.0, abs(r.objective))
+    ]
+    searches = {i: Search(without_dominance(formulation.subset(parts[i].columns)), results[i].x, seed=seed) for i in candidates}
+    candidates = [i for i in candidates if searches[i].searchable]
+    if not candidates or deadline - began <= lns.STEP_SECONDS:
+        return
+    slice_seconds = min(max(workers * (deadline - began) / (3 * len(candidates)), 1.0), 10.0)
+    idle = dict.fromkeys(candidates, 0)
+    held: set[int] = set()
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while not interrupt.interrupted.is_set():
+            with lock:
+                left = deadline - time.perf_counter()
+                free = [i for i in candidates if i not in held and searches[i].value - results[i].bound > 1e-9]
+                if left <= lns.STEP_SECONDS or not free:
+                    return
+                i = max(free, key=lambda i: ((searches[i].value - results[i].bound) / (1 + idle[i]), -i))
+                held.add(i)
+            before = searches[i].value
+            searches[i].run(min(slice_seconds, left))
+            with lock:
+                idle[i] = 0 if searches[i].value < before - 1e-9 else idle[i] + 1
+                held.discard(i)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        running = [pool.submit(worker) for _ in range(workers)]
+        interrupt.wait_all(running)
+        for future in running:
+            future.result()  # a worker's error is raised here
+    for i, search in searches.items():
+        r = results[i]
+        results[i] = SolveResult(
+            Status.FEASIBLE,
+            search.best,
+            search.value,
+            min(r.bound, search.value),
+            r.solver,
+            r.solve_seconds + search.seconds,
+            r.message,
+            {**r.details, **search.details()},
+        )
 
 
 def _left(deadline: float | None) -> float | None:

@@ -18,7 +18,9 @@ leave the local optimum; a better plan resets them.
 Every plan kept is feasible for the whole model (only bounds change), so the
 result is never worse than x. The bound is not touched: the caller reports
 the bound of its exact solve. Seeded, so the sequence of neighbourhoods is
-fixed; how many are tried depends on the time given.
+fixed; how many are tried depends on the time given. A ``Search`` can be
+resumed (``run`` again): it keeps its plan, random state and neighbourhood
+size, so time can be handed out to many components in slices.
 """
 
 from __future__ import annotations
@@ -39,6 +41,118 @@ PATIENCE = 20
 MOST_SERVICES = 6
 
 
+class Search:
+    """Large-neighbourhood search on one formulation from a feasible plan x (see module doc)."""
+
+    def __init__(
+        self,
+        formulation: Formulation,
+        x: np.ndarray,
+        seed: int = 0,
+        services: int | None = None,
+        step_seconds: float | None = None,
+    ) -> None:
+        self.formulation = formulation
+        self.services = SERVICES_PER_NEIGHBOURHOOD if services is None else services
+        self.step_seconds = STEP_SECONDS if step_seconds is None else step_seconds
+        self.seed = seed
+        self.best = np.round(np.asarray(x, dtype=float))
+        self.value = formulation.value(self.best)
+        self.steps = self.improvements = self.failures = 0
+        self.seconds = 0.0
+        variables = formulation.variables
+        self._service = variables["service"].to_numpy()
+        self._patient = variables["patient"].to_numpy()
+        self._used_services = np.unique(self._service)
+        self._k = min(self.services, len(self._used_services))
+        self._step = self.step_seconds
+        self._rng = np.random.default_rng(seed)
+        self._highs = None  # made on the first run (a model copy: only when searched)
+
+    @property
+    def searchable(self) -> bool:
+        return self.formulation.num_variables > 0 and len(self._used_services) >= 2
+
+    def details(self) -> dict:
+        return {"lns_steps": self.steps, "lns_improvements": self.improvements, "lns_seconds": round(self.seconds, 3)}
+
+    def run(self, time_limit: float, stop: threading.Event | None = None) -> np.ndarray:
+        """Search for ``time_limit`` seconds (or until ``stop`` is set or Ctrl-C); the best plan so far."""
+        if not self.searchable or time_limit <= self.step_seconds:
+            return self.best
+        started = time.perf_counter()
+        if self._highs is None:
+            self._prepare()
+        highs = self._highs
+        key = interrupt.register(highs.cancelSolve)
+        try:
+            while not interrupt.interrupted.is_set() and not (stop is not None and stop.is_set()):
+                left = time_limit - (time.perf_counter() - started)
+                if left < 0.05:
+                    break
+                self._step_once(min(self._step, left), stop)
+        finally:
+            interrupt.unregister(key)
+            self.seconds += time.perf_counter() - started
+        return self.best
+
+    def _prepare(self) -> None:
+        n = self.formulation.num_variables
+        local_service = np.searchsorted(self._used_services, self._service)
+        incidence = sp.csr_matrix((np.ones(n), (self._patient, local_service)))
+        incidence.data[:] = 1.0
+        shared = (incidence.T @ incidence).toarray()
+        np.fill_diagonal(shared, 0.0)
+        self._local_service = local_service
+        self._shared = shared
+        self._matrix, self._row_upper = self.formulation.matrix()
+        self._index = np.arange(n, dtype=np.int32)
+        self._highs = make_highs(self.formulation, threads=1, seed=self.seed)
+
+    def _step_once(self, seconds: float, stop: threading.Event | None) -> None:
+        """One neighbourhood: free it, solve the sub-MILP from the best plan, keep a better plan."""
+        import highspy
+
+        formulation, highs, best = self.formulation, self._highs, self.best
+        n, patient = formulation.num_variables, self._patient
+        self.steps += 1
+        first = int(self._rng.integers(len(self._used_services)))
+        weights = self._shared[first] + 1e-3
+        weights[first] = 0.0
+        others = self._rng.choice(len(self._used_services), size=self._k - 1, replace=False, p=weights / weights.sum())
+        chosen = np.isin(self._local_service, [first, *others])
+        placed_outside = np.zeros(int(patient.max()) + 1, dtype=bool)
+        placed_outside[patient[(best > 0.5) & ~chosen]] = True
+        free = chosen & ~placed_outside[patient]
+        lower = np.maximum(np.where(free, 0.0, best), formulation.lower)
+        upper = np.where(free, 1.0, best)
+        highs.changeColsBounds(n, self._index, lower, upper)
+        start = highspy.HighsSolution()
+        start.col_value = best.tolist()
+        start.value_valid = True
+        highs.setSolution(start)
+        highs.setOptionValue("time_limit", float(seconds))
+        _run(highs, stop)
+        has_plan = highs.getInfo().primal_solution_status == 2
+        candidate = np.round(np.asarray(highs.getSolution().col_value)) if has_plan else best
+        candidate_value = formulation.value(candidate)
+        feasible = (
+            has_plan
+            and np.all(self._matrix @ candidate <= self._row_upper + 1e-6)
+            and np.all(candidate >= formulation.lower - 1e-6)
+        )
+        if candidate_value < self.value - 1e-9 and feasible:
+            self.best, self.value = candidate, candidate_value
+            self.improvements += 1
+            self.failures = 0
+            self._k, self._step = min(self.services, len(self._used_services)), self.step_seconds
+        else:
+            self.failures += 1
+            if self.failures >= PATIENCE and self._k < min(MOST_SERVICES, len(self._used_services)):
+                self.failures = 0
+                self._k, self._step = self._k + 1, self._step * 1.5
+
+
 def improve(
     formulation: Formulation,
     x: np.ndarray,
@@ -53,74 +167,6 @@ def improve(
     ``stop``: set by another thread to end the search early (e.g. when the
     exact solve beside it has proven its plan optimal).
     """
-    import highspy
-
-    services = SERVICES_PER_NEIGHBOURHOOD if services is None else services
-    step_seconds = STEP_SECONDS if step_seconds is None else step_seconds
-
-    started = time.perf_counter()
-    n = formulation.num_variables
-    variables = formulation.variables
-    service = variables["service"].to_numpy()
-    patient = variables["patient"].to_numpy()
-    used_services = np.unique(service)
-    if n == 0 or len(used_services) < 2 or time_limit <= step_seconds:
-        return x, {"lns_steps": 0, "lns_improvements": 0}
-    local_service = np.searchsorted(used_services, service)
-    incidence = sp.csr_matrix((np.ones(n), (patient, local_service)))
-    incidence.data[:] = 1.0
-    shared = (incidence.T @ incidence).toarray()
-    np.fill_diagonal(shared, 0.0)
-
-    matrix, row_upper = formulation.matrix()
-    highs = make_highs(formulation, threads=1, seed=seed)
-    key = interrupt.register(highs.cancelSolve)
-    highs.HandleUserInterrupt = True
-    rng = np.random.default_rng(seed)
-    index = np.arange(n, dtype=np.int32)
-    best = np.round(np.asarray(x, dtype=float))
-    value = formulation.value(best)
-    steps = improvements = failures = 0
-    k, step = min(services, len(used_services)), step_seconds
-    try:
-        while not interrupt.interrupted.is_set() and not (stop is not None and stop.is_set()):
-            left = time_limit - (time.perf_counter() - started)
-            if left < 0.05:
-                break
-            steps += 1
-            first = int(rng.integers(len(used_services)))
-            weights = shared[first] + 1e-3
-            weights[first] = 0.0
-            others = rng.choice(len(used_services), size=k - 1, replace=False, p=weights / weights.sum())
-            chosen = np.isin(local_service, [first, *others])
-            placed_outside = np.zeros(int(patient.max()) + 1, dtype=bool)
-            placed_outside[patient[(best > 0.5) & ~chosen]] = True
-            free = chosen & ~placed_outside[patient]
-            lower = np.maximum(np.where(free, 0.0, best), formulation.lower)
-            upper = np.where(free, 1.0, best)
-            highs.changeColsBounds(n, index, lower, upper)
-            start = highspy.HighsSolution()
-            start.col_value = best.tolist()
-            start.value_valid = True
-            highs.setSolution(start)
-            highs.setOptionValue("time_limit", float(min(step, left)))
-            _run(highs, stop)
-            has_plan = highs.getInfo().primal_solution_status == 2
-            candidate = np.round(np.asarray(highs.getSolution().col_value)) if has_plan else best
-            candidate_value = formulation.value(candidate)
-            feasible = (
-                has_plan and np.all(matrix @ candidate <= row_upper + 1e-6) and np.all(candidate >= formulation.lower - 1e-6)
-            )
-            if candidate_value < value - 1e-9 and feasible:
-                best, value = candidate, candidate_value
-                improvements += 1
-                failures = 0
-                k, step = min(services, len(used_services)), step_seconds
-            else:
-                failures += 1
-                if failures >= PATIENCE and k < min(MOST_SERVICES, len(used_services)):
-                    failures = 0
-                    k, step = k + 1, step * 1.5
-    finally:
-        interrupt.unregister(key)
-    return best, {"lns_steps": steps, "lns_improvements": improvements, "lns_seconds": round(time.perf_counter() - started, 3)}
+    search = Search(formulation, x, seed=seed, services=services, step_seconds=step_seconds)
+    best = search.run(time_limit, stop=stop)
+    return best, search.details()

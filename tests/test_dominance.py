@@ -34,7 +34,9 @@ def alike_snapshot(folder: Path, seed: int, patients: int = 8, horizon: int = 4)
         for row in services
         for _ in range(rng.randint(1, 2))
     ]
-    coverage = [{"service_id": row["service_id"], "locality": name} for row in services for name in rng.sample("AB", rng.randint(1, 2))]
+    coverage = [
+        {"service_id": row["service_id"], "locality": name} for row in services for name in rng.sample("AB", rng.randint(1, 2))
+    ]
     rows = []
     for i in range(patients):
         rows.append(

@@ -5,6 +5,7 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from checker import brute_force_optimum, check_plan_folder
 from helpers import random_tiny_snapshot
@@ -13,6 +14,7 @@ from optimiser import build_formulation, load_snapshot, solve
 from optimiser.decompose import components
 from optimiser.greedy import greedy_plan
 from optimiser.plan import make_plan
+from optimiser.solvers import lns
 from optimiser.solvers.decomposed import _search_by_gap
 from optimiser.solvers.highs import solve_highs
 from optimiser.solvers.lns import Search, improve
@@ -101,3 +103,22 @@ def test_search_by_gap_spends_the_time_where_the_gap_is():
         assert sub.violations(result.x) == []
         assert math.isclose(result.objective, sub.value(result.x), rel_tol=1e-12, abs_tol=1e-9)
         assert result.bound - 1e-9 <= result.objective <= old + 1e-9
+
+
+@pytest.mark.parametrize("seed", [40, 42, 62, 64, 66, 71])  # searchable, and greedy's plan is not the LP's
+def test_lp_guided_neighbourhoods_alone_are_feasible_and_never_worse(tmp_path, monkeypatch, seed):
+    """Every step LP-guided (patients where the plan and the LP optimum differ, freed):
+    plans stay feasible (independent checker) and no worse than the start."""
+    monkeypatch.setattr(lns, "LP_GUIDED_SHARE", 1.0)
+    folder = random_tiny_snapshot(tmp_path / "s", seed, patients=10, services=4, horizon=4)
+    formulation = build_formulation(load_snapshot(folder))
+    start = greedy_plan(formulation)
+    search = Search(formulation, start, seed=seed, step_seconds=0.1)
+    x = search.run(0.6)
+    assert search.steps > 0 and search._lp is not None
+    assert np.abs(search._lp - start).max() > 0.1  # something to free
+    assert formulation.value(x) <= formulation.value(start) + 1e-9
+    plan = make_plan(formulation, SolveResult(Status.FEASIBLE, x, formulation.value(x), float("-inf"), "lns", 0.0))
+    plan.write(tmp_path / "plan")
+    violations, objective = check_plan_folder(folder, tmp_path / "plan")
+    assert violations == [] and objective >= brute_force_optimum(folder) - 1e-7

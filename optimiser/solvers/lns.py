@@ -4,11 +4,16 @@ Pathway-1 components are multi-knapsacks over time that HiGHS does not close
 in minutes; its incumbent improves slowly while its bound stalls. Here, from a
 feasible plan x, repeat until the time is up:
 
-1. pick a few services S: one at random, the others weighted by how many
-   patients they share with it (where moves happen);
-2. free x[p, s, d] for s in S and every patient p not placed outside S;
+1. pick a neighbourhood, one of two kinds:
+   - services (most steps): a few services S, one at random, the others
+     weighted by how many patients they share with it (where moves happen);
+     free x[p, s, d] for s in S and every patient p not placed outside S;
+   - LP-guided (``LP_GUIDED_SHARE`` of the steps, in the spirit of RINS):
+     the patients whose columns differ between x and the LP relaxation's
+     optimum, each kept with probability ``LP_GUIDED_FRACTION``; free every
+     column of theirs;
    fix every other variable at its value in x;
-3. solve that sub-MILP (small: HiGHS presolve removes the fixed part) for a
+2. solve that sub-MILP (small: HiGHS presolve removes the fixed part) for a
    short time, starting from x, and keep its plan if it is better.
 
 After ``PATIENCE`` tries in a row without a better plan the neighbourhoods
@@ -33,12 +38,14 @@ import scipy.sparse as sp
 
 from ..formulation import Formulation
 from . import interrupt
-from .highs import _run, make_highs
+from .highs import _run, make_highs, solve_highs
 
 SERVICES_PER_NEIGHBOURHOOD = 2
 STEP_SECONDS = 0.5
 PATIENCE = 20
 MOST_SERVICES = 6
+LP_GUIDED_SHARE = 0.3
+LP_GUIDED_FRACTION = 0.3
 
 
 class Search:
@@ -68,6 +75,7 @@ class Search:
         self._step = self.step_seconds
         self._rng = np.random.default_rng(seed)
         self._highs = None  # made on the first run (a model copy: only when searched)
+        self._lp = None  # the LP relaxation's optimum, for LP-guided neighbourhoods
 
     @property
     def searchable(self) -> bool:
@@ -108,6 +116,8 @@ class Search:
         self._matrix, self._row_upper = self.formulation.matrix()
         self._index = np.arange(n, dtype=np.int32)
         self._highs = make_highs(self.formulation, threads=1, seed=self.seed)
+        if LP_GUIDED_SHARE > 0:
+            self._lp = solve_highs(self.formulation, relax=True).x
 
     def _step_once(self, seconds: float, stop: threading.Event | None) -> None:
         """One neighbourhood: free it, solve the sub-MILP from the best plan, keep a better plan."""
@@ -116,14 +126,19 @@ class Search:
         formulation, highs, best = self.formulation, self._highs, self.best
         n, patient = formulation.num_variables, self._patient
         self.steps += 1
-        first = int(self._rng.integers(len(self._used_services)))
-        weights = self._shared[first] + 1e-3
-        weights[first] = 0.0
-        others = self._rng.choice(len(self._used_services), size=self._k - 1, replace=False, p=weights / weights.sum())
-        chosen = np.isin(self._local_service, [first, *others])
-        placed_outside = np.zeros(int(patient.max()) + 1, dtype=bool)
-        placed_outside[patient[(best > 0.5) & ~chosen]] = True
-        free = chosen & ~placed_outside[patient]
+        if LP_GUIDED_SHARE > 0 and self._lp is not None and self._rng.random() < LP_GUIDED_SHARE:
+            differ = np.zeros(int(patient.max()) + 1, dtype=bool)
+            differ[patient[np.abs(self._lp - best) > 0.1]] = True
+            free = (differ & (self._rng.random(len(differ)) < LP_GUIDED_FRACTION))[patient]
+        else:
+            first = int(self._rng.integers(len(self._used_services)))
+            weights = self._shared[first] + 1e-3
+            weights[first] = 0.0
+            others = self._rng.choice(len(self._used_services), size=self._k - 1, replace=False, p=weights / weights.sum())
+            chosen = np.isin(self._local_service, [first, *others])
+            placed_outside = np.zeros(int(patient.max()) + 1, dtype=bool)
+            placed_outside[patient[(best > 0.5) & ~chosen]] = True
+            free = chosen & ~placed_outside[patient]
         lower = np.maximum(np.where(free, 0.0, best), formulation.lower)
         upper = np.where(free, 1.0, best)
         highs.changeColsBounds(n, self._index, lower, upper)

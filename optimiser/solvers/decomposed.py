@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..decompose import Component, components
+from ..decompose import components
 from ..dominance import without_dominance
 from ..formulation import Formulation
 from . import interrupt, lns
@@ -47,16 +47,15 @@ def solve_decomposed(
 ) -> SolveResult:
     """Solve every component with ``route`` (threads spread over components).
 
-    ``polish``: under a time limit, the exact route gets half a component's
-    share; if that does not prove it optimal, large-neighbourhood search
-    (``lns.py``) from the route's plan is run, and the route's bound is kept.
-    With no spare thread, the exact route gets ``POOLED_SPLIT`` of the limit
-    spread over the components, and the search time left is pooled and handed
-    out in slices to the components with the largest gaps (``_search_by_gap``). When
-    there are more threads than MILP components, the largest components get a
-    second thread doing the exact route and its search with another seed
-    (better plan and higher bound of the two kept). Without a time limit the
-    route runs to the end.
+    ``polish`` (under a time limit): a component the exact route does not
+    prove optimal is improved by large-neighbourhood search (``lns.py``) from
+    the route's plan; the route's bound is kept. With more threads than MILP
+    components, the largest get a second thread, and each of the two runs the
+    exact route for half the component's share, then the search (better plan
+    and higher bound kept). Otherwise the exact route gets ``POOLED_SPLIT`` of
+    the limit spread over the components, and the search time left is pooled
+    and handed out in slices to the components with the largest gaps
+    (``_search_by_gap``). Without a time limit the route runs to the end.
     """
     started = time.perf_counter()
     deadline = None if time_limit is None else started + time_limit
@@ -84,8 +83,11 @@ def solve_decomposed(
         left = _left(until)
         return None if left is None else max(left / share, 0.01)
 
-    def solve_part(part: Component, beside: bool) -> SolveResult:
-        sub = formulation.subset(part.columns)
+    subs: dict[int, Formulation] = {}
+
+    def solve_part(i: int, beside: bool) -> SolveResult:
+        part = parts[i]
+        sub = subs[i] = formulation.subset(part.columns)
         start = None if warm_start is None else warm_start[part.columns]
         if network_lp and part.network:
             relaxed = solve_highs(sub, time_limit=_left(deadline), threads=1, relax=True)
@@ -110,11 +112,11 @@ def solve_decomposed(
         return result
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {i: pool.submit(solve_part, parts[i], i in helped) for i in order}
+        futures = {i: pool.submit(solve_part, i, i in helped) for i in order}
         interrupt.wait_all(list(futures.values()))
         results = [futures[i].result() for i in range(len(parts))]
     if pooled:
-        _search_by_gap(formulation, parts, results, deadline, workers, seed)
+        _search_by_gap(subs, results, deadline, workers, seed)
 
     statuses = []
     for part, result in zip(parts, results):
@@ -216,11 +218,10 @@ def _route_with_search_beside(
     return SolveResult(status, best.x, value, min(bound, value), best.solver, time.perf_counter() - began, best.message, details)
 
 
-def _search_by_gap(
-    formulation: Formulation, parts: list[Component], results: list[SolveResult], deadline: float, workers: int, seed: int
-) -> None:
-    """Large-neighbourhood search on the components not proven optimal until ``deadline``,
-    time handed out in slices by gap; ``results`` are updated in place.
+def _search_by_gap(subs: dict[int, Formulation], results: list[SolveResult], deadline: float, workers: int, seed: int) -> None:
+    """Large-neighbourhood search on the components (``subs``: formulation by index) not
+    proven optimal until ``deadline``, time handed out in slices by gap; ``results`` are
+    updated in place.
 
     The bounds are fixed by now, so the whole plan's gap falls by exactly what
     the searches gain: each free worker takes the component with the largest
@@ -235,7 +236,7 @@ def _search_by_gap(
         for i, r in enumerate(results)
         if r.status == Status.FEASIBLE and r.x is not None and r.objective - r.bound > 1e-9 * max(1.0, abs(r.objective))
     ]
-    searches = {i: Search(without_dominance(formulation.subset(parts[i].columns)), results[i].x, seed=seed) for i in candidates}
+    searches = {i: Search(without_dominance(subs[i]), results[i].x, seed=seed) for i in candidates}
     candidates = [i for i in candidates if searches[i].searchable]
     if not candidates or deadline - began <= lns.STEP_SECONDS:
         return

@@ -43,6 +43,7 @@ def allocate(
     keep: pd.DataFrame | None = None,
     disruption_penalty: float = DISRUPTION_PENALTY,
     start: pd.DataFrame | None = None,
+    work_limit: int | None = None,
 ) -> Plan:
     """Match patients to places over the horizon; return the Plan.
 
@@ -62,12 +63,20 @@ def allocate(
     status, bound and gap of the penalised objective are in
     ``summary["keep"]``. ``start``: placements to start the search from
     (used when they are feasible and better than the greedy plan).
+
+    ``work_limit`` (``highs``): limits that count work, not seconds, so the
+    same snapshot and options give the same plan on any machine and under
+    any load: each part's exact solve stops after a fixed number of
+    branch-and-bound nodes, then the neighbourhood search gets
+    ``work_limit`` neighbourhoods in all. ``time_limit`` is then a safety
+    cap; the summary's message is ``work limit reached`` when it did not cut in.
     """
     started = time.perf_counter()
     if not isinstance(snapshot, Snapshot):
         snapshot = load_snapshot(snapshot)
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; use one of {', '.join(SOLVERS)}")
+    check_work_limit(work_limit, solver, decompose and not naive)
     options = {
         "solver": solver,
         "time_limit": time_limit,
@@ -76,8 +85,11 @@ def allocate(
         "seed": seed,
         "decompose": decompose and not naive,
         "naive": naive,
+        "work_limit": work_limit,
     }
     solve_options = dict(time_limit=time_limit, threads=threads, mip_gap=mip_gap, seed=seed, log=log)
+    if work_limit is not None:
+        solve_options["work_limit"] = work_limit
     with interrupt.session():
         kept = None if keep is None else placement_triples(snapshot, keep)
         formulation = build_formulation(snapshot, naive=naive, protect=kept)
@@ -152,6 +164,9 @@ def solve(
     """
     if solver == "greedy":
         return solve_greedy(formulation)
+    if options.get("work_limit") is None:
+        options.pop("work_limit", None)
+    check_work_limit(options.get("work_limit"), solver, decompose)
     started = time.perf_counter()
     with interrupt.session(), watchdog(options.get("time_limit")):
         initial = warm_start_plan(formulation) if warm_start else None
@@ -167,6 +182,16 @@ def solve(
                 formulation, ROUTES[solver], solver, warm_start=initial, polish=polish and solver == "highs", **options
             )
         return ROUTES[solver](formulation, warm_start=initial, **options)
+
+
+def check_work_limit(work_limit: int | None, solver: str, decompose: bool) -> None:
+    """A work limit is for the HiGHS route by components (ValueError otherwise)."""
+    if work_limit is None:
+        return
+    if solver != "highs" or not decompose:
+        raise ValueError("a work limit applies to the highs solver with the model split into parts (not naive)")
+    if int(work_limit) < 0:
+        raise ValueError("the work limit is a number of neighbourhoods, 0 or more")
 
 
 def _left(time_limit: float | None, started: float) -> float | None:

@@ -6,6 +6,7 @@ errors into exit status 2 with every problem listed (never a traceback).
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -17,6 +18,7 @@ import numpy as np
 from .api import SOLVERS, allocate
 from .problems import SnapshotError
 from .snapshot import load_snapshot
+from .solvers.decomposed import EXACT_NODES
 
 SNAPSHOT = click.argument("snapshot", type=click.Path(path_type=Path))
 
@@ -102,11 +104,26 @@ def solve_options(command):
             help="Relative gap at which a plan counts as optimal.",
         ),
         click.option("--seed", type=int, default=0, show_default=True, help="Solver random seed."),
+        click.option(
+            "--work-limit",
+            type=click.IntRange(min=0),
+            default=None,
+            help="Reproducible run: count work instead of seconds (HiGHS stops each part after "
+            f"{EXACT_NODES} nodes, then the search gets this many neighbourhoods in all), so the same "
+            "snapshot and options give the same plan on any machine; --time-limit stays a safety cap. highs only.",
+        ),
         click.option("--log", is_flag=True, help="Show the solver's log on stderr."),
     ]
+
+    @functools.wraps(command)
+    def checked(*args, **kwargs):
+        if kwargs.get("work_limit") is not None and kwargs.get("solver") != "highs":
+            raise click.UsageError("--work-limit applies to --solver highs only")
+        return command(*args, **kwargs)
+
     for option in reversed(options):
-        command = option(command)
-    return command
+        checked = option(checked)
+    return checked
 
 
 @main.command()

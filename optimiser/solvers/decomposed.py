@@ -30,6 +30,8 @@ POLISH_SPLIT = 0.5  # share of a component's time for the exact route when polis
 SEARCH_BESIDE = True  # spare threads run a second exact solve + search beside a component
 SEARCH_BY_GAP = True  # search time pooled over components and handed out by gap (see _search_by_gap)
 POOLED_SPLIT = 0.6  # with the search pooled: share of the whole limit for the exact route
+EXACT_NODES = 100  # work limit: branch-and-bound nodes per component for the exact route (after its root)
+SLICE_STEPS = 10  # work limit: neighbourhoods per component per round of the search
 
 
 def solve_decomposed(
@@ -44,6 +46,7 @@ def solve_decomposed(
     log: bool = False,
     network_lp: bool = True,
     polish: bool = False,
+    work_limit: int | None = None,
 ) -> SolveResult:
     """Solve every component with ``route`` (threads spread over components).
 
@@ -56,6 +59,13 @@ def solve_decomposed(
     the limit spread over the components, and the search time left is pooled
     and handed out in slices to the components with the largest gaps
     (``_search_by_gap``). Without a time limit the route runs to the end.
+
+    ``work_limit`` (HiGHS route): limits that count work instead of seconds,
+    so that the plan does not depend on the machine's speed or load: the
+    exact route stops after ``EXACT_NODES`` nodes per component, then (with
+    ``polish``) ``work_limit`` neighbourhoods in all are handed out by gap in
+    rounds (``_search_by_work``). The time limit is then only a safety cap;
+    the message says ``work limit reached`` when it did not cut in.
     """
     started = time.perf_counter()
     deadline = None if time_limit is None else started + time_limit
@@ -70,8 +80,10 @@ def solve_decomposed(
     workers = max(1, min(int(threads), len(parts)))
     milp = [i for i in order if not (network_lp and parts[i].network)]
     waiting = [len(milp)]
-    helped = set(milp[: max(0, int(threads) - len(milp))]) if (polish and SEARCH_BESIDE) else set()
-    pooled = polish and SEARCH_BY_GAP and deadline is not None and len(helped) == 0
+    counted = work_limit is not None
+    helped = set(milp[: max(0, int(threads) - len(milp))]) if (polish and SEARCH_BESIDE and not counted) else set()
+    pooled = polish and SEARCH_BY_GAP and deadline is not None and len(helped) == 0 and not counted
+    clock = [False]  # a counted run cut short by the time limit
     exact_deadline = started + POOLED_SPLIT * time_limit if pooled else deadline
     lock = threading.Lock()
 
@@ -94,7 +106,19 @@ def solve_decomposed(
             if relaxed.x is not None and np.all(np.abs(relaxed.x - np.round(relaxed.x)) <= INTEGRAL):
                 value = sub.value(relaxed.x)
                 return SolveResult(Status.OPTIMAL, np.round(relaxed.x), value, value, "highs-lp", relaxed.solve_seconds)
-        if beside and deadline is not None and start is not None:
+        if counted:
+            result = route(
+                sub,
+                time_limit=_left(deadline),
+                threads=1,
+                warm_start=start,
+                mip_gap=mip_gap,
+                seed=seed,
+                log=log,
+                node_limit=EXACT_NODES,
+            )
+            clock[0] |= result.details.get("highs_status") == "Time limit reached"
+        elif beside and deadline is not None and start is not None:
             share = budget(deadline)
             result = _route_with_search_beside(sub, route, start, share, mip_gap=mip_gap, seed=seed, log=log)
         elif pooled:  # the exact route alone now; the search comes later, by gap
@@ -117,6 +141,8 @@ def solve_decomposed(
         results = [futures[i].result() for i in range(len(parts))]
     if pooled:
         _search_by_gap(subs, results, deadline, workers, seed)
+    if counted and polish:
+        clock[0] |= _search_by_work(subs, results, int(work_limit), workers, seed, deadline)
 
     statuses = []
     for part, result in zip(parts, results):
@@ -145,7 +171,11 @@ def solve_decomposed(
         time.perf_counter() - started,
         "optimal"
         if status == Status.OPTIMAL
-        else (interrupt.stop_reason[0] if interrupt.interrupted.is_set() else "stopped at a limit"),
+        else (
+            interrupt.stop_reason[0]
+            if interrupt.interrupted.is_set()
+            else ("work limit reached" if counted and not clock[0] else "stopped at a limit")
+        ),
         details,
     )
 
@@ -265,6 +295,58 @@ def _search_by_gap(subs: dict[int, Formulation], results: list[SolveResult], dea
         interrupt.wait_all(running)
         for future in running:
             future.result()  # a worker's error is raised here
+    _keep_searched(results, searches)
+
+
+def _search_by_work(
+    subs: dict[int, Formulation], results: list[SolveResult], steps: int, workers: int, seed: int, deadline: float | None
+) -> bool:
+    """``_search_by_gap`` with counted work: ``steps`` neighbourhoods in all, each limited in
+    nodes, not seconds (``lns.Search`` counted runs); ``results`` are updated in place.
+
+    In rounds: the ``workers`` components with the largest gap (divided by 1 +
+    their fruitless rounds in a row) get ``SLICE_STEPS`` neighbourhoods each,
+    side by side, and the next round is chosen once all have finished. Every
+    choice depends only on the plans found, never on which thread finished
+    first, so the plan is the same on every run. ``deadline`` is a safety cap;
+    returns True if it (or Ctrl-C) cut the search short.
+    """
+    candidates = [
+        i
+        for i, r in enumerate(results)
+        if r.status == Status.FEASIBLE and r.x is not None and r.objective - r.bound > 1e-9 * max(1.0, abs(r.objective))
+    ]
+    searches = {i: Search(without_dominance(subs[i]), results[i].x, seed=seed) for i in candidates}
+    candidates = [i for i in candidates if searches[i].searchable]
+    idle = dict.fromkeys(candidates, 0)
+    left = steps
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        while left > 0 and not interrupt.interrupted.is_set():
+            gaps = {i: searches[i].value - results[i].bound for i in candidates}
+            ranked = sorted((i for i in candidates if gaps[i] > 1e-9), key=lambda i: (-gaps[i] / (1 + idle[i]), i))
+            if not ranked:
+                break
+            allotted = []
+            for i in ranked[:workers]:
+                if left <= 0:
+                    break
+                allotted.append((i, min(SLICE_STEPS, left)))
+                left -= allotted[-1][1]
+            before = {i: searches[i].value for i, _ in allotted}
+            running = [pool.submit(searches[i].run, _left(deadline), None, n) for i, n in allotted]
+            interrupt.wait_all(running)
+            for future in running:
+                future.result()  # a search's error is raised here
+            for i, _ in allotted:
+                idle[i] = 0 if searches[i].value < before[i] - 1e-9 else idle[i] + 1
+            if any(searches[i].clock_stopped for i, _ in allotted):
+                break
+    _keep_searched(results, searches)
+    return interrupt.interrupted.is_set() or any(search.clock_stopped for search in searches.values())
+
+
+def _keep_searched(results: list[SolveResult], searches: dict[int, Search]) -> None:
+    """Each searched component's result becomes its search's plan (bound kept)."""
     for i, search in searches.items():
         r = results[i]
         results[i] = SolveResult(

@@ -92,8 +92,13 @@ def solve_highs(
     log: bool = False,
     relax: bool = False,
     stop: threading.Event | None = None,
+    node_limit: int | None = None,
 ) -> SolveResult:
     """Solve with HiGHS; status optimal, feasible (a limit, Ctrl-C or ``stop`` stopped it) or error.
+
+    ``node_limit``: stop after that many branch-and-bound nodes (the root
+    node always completes), a limit that does not depend on the machine's
+    speed: with one thread HiGHS then returns the same plan on every run.
 
     ``relax=True`` solves the LP relaxation (simplex, so the solution is a
     vertex); the result then holds the LP solution and its value, unrounded,
@@ -110,6 +115,8 @@ def solve_highs(
     highs = make_highs(formulation, threads=threads, seed=seed, mip_gap=mip_gap, log=log, relax=relax)
     if time_limit is not None:
         highs.setOptionValue("time_limit", float(time_limit))
+    if node_limit is not None:
+        highs.setOptionValue("mip_max_nodes", int(node_limit))
     if warm_start is not None and not relax:
         solution = highspy.HighsSolution()
         solution.col_value = np.asarray(warm_start, dtype=float).tolist()

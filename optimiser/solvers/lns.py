@@ -26,6 +26,15 @@ the bound of its exact solve. Seeded, so the sequence of neighbourhoods is
 fixed; how many are tried depends on the time given. A ``Search`` can be
 resumed (``run`` again): it keeps its plan, random state and neighbourhood
 size, so time can be handed out to many components in slices.
+
+Counted instead of timed (``run(steps=...)``): a run is a number of
+neighbourhoods, and each sub-MILP stops after ``STEP_NODES`` branch-and-bound
+nodes or ``STEP_CHECKS`` of HiGHS's interrupt checks (the points where it
+asks its callback whether to stop, a count of work that HiGHS visits in the
+same order on every run; its root node alone can otherwise take seconds).
+Nothing then depends on the machine's speed, so the same plan comes back on
+every run (``clock_stopped`` says whether a safety time limit cut a run
+short, which breaks that).
 """
 
 from __future__ import annotations
@@ -46,6 +55,8 @@ PATIENCE = 20
 MOST_SERVICES = 6
 LP_GUIDED_SHARE = 0.3
 LP_GUIDED_FRACTION = 0.3
+STEP_NODES = 50  # counted runs: branch-and-bound nodes per neighbourhood (most close in the root)
+STEP_CHECKS = 40  # counted runs: HiGHS interrupt checks per neighbourhood (about 0.4 s here; caps long roots)
 
 
 class Search:
@@ -58,8 +69,10 @@ class Search:
         seed: int = 0,
         services: int | None = None,
         step_seconds: float | None = None,
+        step_nodes: int | None = None,
     ) -> None:
         self.formulation = formulation
+        self.step_nodes = step_nodes  # counted runs: nodes per neighbourhood (None: STEP_NODES)
         self.services = SERVICES_PER_NEIGHBOURHOOD if services is None else services
         self.step_seconds = STEP_SECONDS if step_seconds is None else step_seconds
         self.seed = seed
@@ -67,6 +80,7 @@ class Search:
         self.value = formulation.value(self.best)
         self.steps = self.improvements = self.failures = 0
         self.seconds = 0.0
+        self.clock_stopped = False  # a counted run cut short by its safety time limit (or Ctrl-C)
         variables = formulation.variables
         self._service = variables["service"].to_numpy()
         self._patient = variables["patient"].to_numpy()
@@ -74,6 +88,7 @@ class Search:
         self._k = min(self.services, len(self._used_services))
         self._step = self.step_seconds
         self._rng = np.random.default_rng(seed)
+        self._checks = [0, None]  # interrupt checks in this step, and their cap (counted runs)
         self._highs = None  # made on the first run (a model copy: only when searched)
         self._lp = None  # the LP relaxation's optimum, for LP-guided neighbourhoods
 
@@ -84,21 +99,35 @@ class Search:
     def details(self) -> dict:
         return {"lns_steps": self.steps, "lns_improvements": self.improvements, "lns_seconds": round(self.seconds, 3)}
 
-    def run(self, time_limit: float, stop: threading.Event | None = None) -> np.ndarray:
-        """Search for ``time_limit`` seconds (or until ``stop`` is set or Ctrl-C); the best plan so far."""
-        if not self.searchable or time_limit <= self.step_seconds:
+    def run(self, time_limit: float | None, stop: threading.Event | None = None, steps: int | None = None) -> np.ndarray:
+        """Search for ``time_limit`` seconds (or until ``stop`` is set or Ctrl-C); the best plan so far.
+
+        With ``steps``: that many neighbourhoods, ``time_limit`` (None: none)
+        only a safety cap; ``clock_stopped`` is set if the cap or a stop ends
+        the run first.
+        """
+        if not self.searchable or (steps is None and (time_limit is None or time_limit <= self.step_seconds)):
             return self.best
         started = time.perf_counter()
         if self._highs is None:
             self._prepare()
         highs = self._highs
         key = interrupt.register(highs.cancelSolve)
+        done = 0
         try:
-            while not interrupt.interrupted.is_set() and not (stop is not None and stop.is_set()):
-                left = time_limit - (time.perf_counter() - started)
-                if left < 0.05:
+            while steps is None or done < steps:
+                if interrupt.interrupted.is_set() or (stop is not None and stop.is_set()):
+                    self.clock_stopped = steps is not None
                     break
-                self._step_once(min(self._step, left), stop)
+                left = float("inf") if time_limit is None else time_limit - (time.perf_counter() - started)
+                if left < 0.05:
+                    self.clock_stopped = steps is not None
+                    break
+                if steps is None:
+                    self._step_once(min(self._step, left), stop)
+                else:
+                    self._step_once(left, stop, nodes=STEP_NODES if self.step_nodes is None else self.step_nodes)
+                done += 1
         finally:
             interrupt.unregister(key)
             self.seconds += time.perf_counter() - started
@@ -119,8 +148,15 @@ class Search:
         if LP_GUIDED_SHARE > 0:
             self._lp = solve_highs(self.formulation, relax=True).x
 
-    def _step_once(self, seconds: float, stop: threading.Event | None) -> None:
-        """One neighbourhood: free it, solve the sub-MILP from the best plan, keep a better plan."""
+    def _count_check(self, event) -> None:
+        """HiGHS's interrupt callback in counted runs: stop the sub-MILP after its cap of checks."""
+        self._checks[0] += 1
+        # set on every call: HiGHS keeps the flag from one run to the next
+        event.data_in.user_interrupt = self._checks[1] is not None and self._checks[0] >= self._checks[1]
+
+    def _step_once(self, seconds: float, stop: threading.Event | None, nodes: int | None = None) -> None:
+        """One neighbourhood: free it, solve the sub-MILP from the best plan (for ``seconds``,
+        and at most ``nodes`` nodes if given), keep a better plan."""
         import highspy
 
         formulation, highs, best = self.formulation, self._highs, self.best
@@ -147,7 +183,13 @@ class Search:
         start.value_valid = True
         highs.setSolution(start)
         highs.setOptionValue("time_limit", float(seconds))
+        highs.setOptionValue("mip_max_nodes", highspy.kHighsIInf if nodes is None else int(nodes))
+        if nodes is not None and not highs.cbMipInterrupt.callbacks:
+            highs.cbMipInterrupt.subscribe(self._count_check)
+        self._checks[:] = [0, None if nodes is None else STEP_CHECKS]
         _run(highs, stop)
+        if nodes is not None and highs.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
+            self.clock_stopped = True
         has_plan = highs.getInfo().primal_solution_status == 2
         candidate = np.round(np.asarray(highs.getSolution().col_value)) if has_plan else best
         candidate_value = formulation.value(candidate)

@@ -66,8 +66,8 @@ def allocate(
 
     ``work_limit`` (``highs``): limits that count work, not seconds, so the
     same snapshot and options give the same plan on any machine and under
-    any load: each part's exact solve stops after a fixed number of
-    branch-and-bound nodes, then the neighbourhood search gets
+    any load: each part's exact solve stops after its root node, then the
+    neighbourhood search gets
     ``work_limit`` neighbourhoods in all. ``time_limit`` is then a safety
     cap; the summary's message is ``work limit reached`` when it did not cut in.
     """

@@ -18,7 +18,6 @@ import numpy as np
 from .api import SOLVERS, allocate
 from .problems import SnapshotError
 from .snapshot import load_snapshot
-from .solvers.decomposed import EXACT_NODES
 
 SNAPSHOT = click.argument("snapshot", type=click.Path(path_type=Path))
 
@@ -108,8 +107,8 @@ def solve_options(command):
             "--work-limit",
             type=click.IntRange(min=0),
             default=None,
-            help="Reproducible run: count work instead of seconds (HiGHS stops each part after "
-            f"{EXACT_NODES} nodes, then the search gets this many neighbourhoods in all), so the same "
+            help="Reproducible run: count work instead of seconds (HiGHS stops each part after its "
+            "root node, then the search gets this many neighbourhoods in all), so the same "
             "snapshot and options give the same plan on any machine; --time-limit stays a safety cap. highs only.",
         ),
         click.option("--log", is_flag=True, help="Show the solver's log on stderr."),

@@ -30,7 +30,7 @@ POLISH_SPLIT = 0.5  # share of a component's time for the exact route when polis
 SEARCH_BESIDE = True  # spare threads run a second exact solve + search beside a component
 SEARCH_BY_GAP = True  # search time pooled over components and handed out by gap (see _search_by_gap)
 POOLED_SPLIT = 0.6  # with the search pooled: share of the whole limit for the exact route
-EXACT_NODES = 100  # work limit: branch-and-bound nodes per component for the exact route (after its root)
+EXACT_NODES = 1  # work limit: branch-and-bound nodes per component for the exact route (1: its root node)
 SLICE_STEPS = 10  # work limit: neighbourhoods per component per round of the search
 
 
@@ -62,7 +62,7 @@ def solve_decomposed(
 
     ``work_limit`` (HiGHS route): limits that count work instead of seconds,
     so that the plan does not depend on the machine's speed or load: the
-    exact route stops after ``EXACT_NODES`` nodes per component, then (with
+    exact route stops after ``EXACT_NODES`` nodes per component (its root node), then (with
     ``polish``) ``work_limit`` neighbourhoods in all are handed out by gap in
     rounds (``_search_by_work``). The time limit is then only a safety cap;
     the message says ``work limit reached`` when it did not cut in.

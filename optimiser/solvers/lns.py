@@ -34,7 +34,9 @@ asks its callback whether to stop, a count of work that HiGHS visits in the
 same order on every run; its root node alone can otherwise take seconds).
 Nothing then depends on the machine's speed, so the same plan comes back on
 every run (``clock_stopped`` says whether a safety time limit cut a run
-short, which breaks that).
+short, which breaks that). Counted neighbourhoods do not grow: larger ones
+mostly hit their cap (measured on ics: 37 s against 56 s for 200 steps with
+growth up to 3 services, and a better plan).
 """
 
 from __future__ import annotations
@@ -205,7 +207,7 @@ class Search:
             self._k, self._step = min(self.services, len(self._used_services)), self.step_seconds
         else:
             self.failures += 1
-            if self.failures >= PATIENCE and self._k < min(MOST_SERVICES, len(self._used_services)):
+            if nodes is None and self.failures >= PATIENCE and self._k < min(MOST_SERVICES, len(self._used_services)):
                 self.failures = 0
                 self._k, self._step = self._k + 1, self._step * 1.5
 

@@ -3,9 +3,11 @@
     python -m benchmarks.one SNAPSHOT ROUTE [--time-limit S] [--threads N]
 
 ROUTE is highs, highs-exact (highs without the large-neighbourhood polish),
-cpsat, pyomo, greedy, naive (the contract's rows written literally and
-solved as one HiGHS MILP) or naive-10x (the same; ``benchmarks.run`` gives it ten
-times the limit). Peak memory is this process's.
+highs-work (highs with ``--work-limit``: counted work, the same plan on every
+run; the time limit is then only a safety cap), cpsat, pyomo, greedy, naive
+(the contract's rows written literally and solved as one HiGHS MILP) or
+naive-10x (the same; ``benchmarks.run`` gives it ten times the limit). Peak
+memory is this process's.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("route")
     parser.add_argument("--time-limit", type=float, default=None)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--work-limit", type=int, default=200, help="highs-work: neighbourhoods in all")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -34,11 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     naive = args.route in ("naive", "naive-10x")
     formulation = build_formulation(snapshot, naive=naive)
     built = time.perf_counter()
-    solver = "highs" if args.route in ("naive", "naive-10x", "highs-exact") else args.route
-    polish = args.route == "highs"
+    solver = "highs" if args.route in ("naive", "naive-10x", "highs-exact", "highs-work") else args.route
+    polish = args.route in ("highs", "highs-work")
+    work = {"work_limit": args.work_limit} if args.route == "highs-work" else {}
     # The limit counts the whole run, as `optimiser allocate --time-limit` does.
     left = None if args.time_limit is None else max(args.time_limit - (built - started), 0.05)
-    result = solve(formulation, solver, decompose=not naive, polish=polish, time_limit=left, threads=args.threads)
+    result = solve(formulation, solver, decompose=not naive, polish=polish, time_limit=left, threads=args.threads, **work)
     solved = time.perf_counter()
     plan = make_plan(formulation, result)
     finished = time.perf_counter()
@@ -59,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         "placed": plan.summary["placed"],
         "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "components": result.details.get("components"),
+        "message": result.message,
     }
     print(json.dumps(row))
     return 0

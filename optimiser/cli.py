@@ -180,8 +180,9 @@ def human_summary(summary: dict) -> str:
     gap = summary["gap"]
     gap_text = "n/a" if gap is None else f"{100 * gap:.3g}%"
     bound = summary["bound"]
+    why = "" if summary["status"] == "optimal" or not summary.get("message") else f"; {summary['message']}"
     lines = [
-        f"Status {summary['status']} ({summary['solver']}): placed {summary['placed']} of {summary['patients']} patients, "
+        f"Status {summary['status']} ({summary['solver']}{why}): placed {summary['placed']} of {summary['patients']} patients, "
         f"{summary['unplaced']} unplaced.",
         f"Objective {summary['objective']:.4f}, bound {'n/a' if bound is None else format(bound, '.4f')}, gap {gap_text}; "
         f"build {summary['build_seconds']:.2f} s, solve {summary['solve_seconds']:.2f} s.",

@@ -83,6 +83,29 @@ def test_allocate_with_a_work_limit_gives_the_same_plan_twice(tmp_path, monkeypa
     assert violations == [] and math.isclose(objective, first.summary["objective"], rel_tol=1e-9)
 
 
+def test_the_summary_says_the_work_limit_ended_the_run():
+    """The human summary names what stopped a feasible run, so a coordinator knows the plan repeats."""
+    from optimiser.cli import human_summary
+
+    summary = {
+        "status": "feasible",
+        "solver": "highs",
+        "message": "work limit reached",
+        "placed": 1,
+        "patients": 2,
+        "unplaced": 1,
+        "objective": 3.0,
+        "bound": 2.0,
+        "gap": 1 / 3,
+        "build_seconds": 0.1,
+        "solve_seconds": 0.2,
+        "by_pathway": {},
+        "unplaced_by_cause": {},
+    }
+    assert human_summary(summary).startswith("Status feasible (highs; work limit reached): placed 1 of 2")
+    assert human_summary({**summary, "status": "optimal", "message": "optimal"}).startswith("Status optimal (highs): ")
+
+
 def test_work_limit_is_for_highs_only(tmp_path):
     result = CliRunner().invoke(
         main, ["allocate", str(ICS), "--out", str(tmp_path / "plan"), "--solver", "cpsat", "--work-limit", "5"]

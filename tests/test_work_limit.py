@@ -15,6 +15,7 @@ from optimiser import build_formulation, load_snapshot
 from optimiser.api import allocate
 from optimiser.cli import main
 from optimiser.decompose import components
+from optimiser.generate import generate_snapshot
 from optimiser.greedy import greedy_plan
 from optimiser.solvers import decomposed
 from optimiser.solvers.lns import Search
@@ -46,11 +47,11 @@ def ics_pathway1():
 def test_counted_search_gives_the_same_plan_on_a_busy_machine(ics_pathway1):
     start = greedy_plan(ics_pathway1)
     first = Search(ics_pathway1, start, seed=3)
-    first.run(None, steps=12)
+    first.run(None, steps=8)
     with busy_machine():
         second = Search(ics_pathway1, start, seed=3)
-        second.run(None, steps=12)
-    assert first.steps == second.steps == 12
+        second.run(None, steps=8)
+    assert first.steps == second.steps == 8
     assert not first.clock_stopped and not second.clock_stopped
     assert np.array_equal(first.best, second.best)
     assert first.value < ics_pathway1.value(start)  # it searched: greedy leaves much to gain here
@@ -64,8 +65,11 @@ def test_a_safety_time_limit_that_cuts_a_counted_search_short_is_reported(ics_pa
 
 
 def test_allocate_with_a_work_limit_gives_the_same_plan_twice(tmp_path, monkeypatch):
-    monkeypatch.setattr(decomposed, "EXACT_NODES", 1)  # keep the test short: root node, then the search
-    snapshot = load_snapshot(ICS)
+    """Demo seed 4: its pathway-1 part is not closed at the root, so the counted search runs."""
+    monkeypatch.setattr(decomposed, "EXACT_NODES", 1)
+    folder = tmp_path / "demo4"
+    generate_snapshot(folder, size="demo", seed=4)
+    snapshot = load_snapshot(folder)
     options = dict(threads=2, time_limit=200, work_limit=16)
     first = allocate(snapshot, **options)
     with busy_machine():
@@ -79,7 +83,7 @@ def test_allocate_with_a_work_limit_gives_the_same_plan_twice(tmp_path, monkeypa
     greedy = allocate(snapshot, solver="greedy")
     assert first.summary["objective"] < greedy.summary["objective"]
     first.write(tmp_path / "plan")
-    violations, objective = check_plan_folder(ICS, tmp_path / "plan")
+    violations, objective = check_plan_folder(folder, tmp_path / "plan")
     assert violations == [] and math.isclose(objective, first.summary["objective"], rel_tol=1e-9)
 
 

@@ -261,13 +261,7 @@ def _search_by_gap(subs: dict[int, Formulation], results: list[SolveResult], dea
     A slice is a third of an even share of the pooled time, 1 to 10 seconds.
     """
     began = time.perf_counter()
-    candidates = [
-        i
-        for i, r in enumerate(results)
-        if r.status == Status.FEASIBLE and r.x is not None and r.objective - r.bound > 1e-9 * max(1.0, abs(r.objective))
-    ]
-    searches = {i: Search(without_dominance(subs[i]), results[i].x, seed=seed) for i in candidates}
-    candidates = [i for i in candidates if searches[i].searchable]
+    candidates, searches = _open_searches(subs, results, seed)
     if not candidates or deadline - began <= lns.STEP_SECONDS:
         return
     slice_seconds = min(max(workers * (deadline - began) / (3 * len(candidates)), 1.0), 10.0)
@@ -311,13 +305,7 @@ def _search_by_work(
     first, so the plan is the same on every run. ``deadline`` is a safety cap;
     returns True if it (or Ctrl-C) cut the search short.
     """
-    candidates = [
-        i
-        for i, r in enumerate(results)
-        if r.status == Status.FEASIBLE and r.x is not None and r.objective - r.bound > 1e-9 * max(1.0, abs(r.objective))
-    ]
-    searches = {i: Search(without_dominance(subs[i]), results[i].x, seed=seed) for i in candidates}
-    candidates = [i for i in candidates if searches[i].searchable]
+    candidates, searches = _open_searches(subs, results, seed)
     idle = dict.fromkeys(candidates, 0)
     left = steps
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -343,6 +331,18 @@ def _search_by_work(
                 break
     _keep_searched(results, searches)
     return interrupt.interrupted.is_set() or any(search.clock_stopped for search in searches.values())
+
+
+def _open_searches(subs: dict[int, Formulation], results: list[SolveResult], seed: int) -> tuple[list[int], dict[int, Search]]:
+    """The components not proven optimal that a search can work on, and a search from each
+    such component's plan (dominance rows left out)."""
+    candidates = [
+        i
+        for i, r in enumerate(results)
+        if r.status == Status.FEASIBLE and r.x is not None and r.objective - r.bound > 1e-9 * max(1.0, abs(r.objective))
+    ]
+    searches = {i: Search(without_dominance(subs[i]), results[i].x, seed=seed) for i in candidates}
+    return [i for i in candidates if searches[i].searchable], searches
 
 
 def _keep_searched(results: list[SolveResult], searches: dict[int, Search]) -> None:

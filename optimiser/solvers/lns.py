@@ -71,10 +71,8 @@ class Search:
         seed: int = 0,
         services: int | None = None,
         step_seconds: float | None = None,
-        step_nodes: int | None = None,
     ) -> None:
         self.formulation = formulation
-        self.step_nodes = step_nodes  # counted runs: nodes per neighbourhood (None: STEP_NODES)
         self.services = SERVICES_PER_NEIGHBOURHOOD if services is None else services
         self.step_seconds = STEP_SECONDS if step_seconds is None else step_seconds
         self.seed = seed
@@ -128,7 +126,7 @@ class Search:
                 if steps is None:
                     self._step_once(min(self._step, left), stop)
                 else:
-                    self._step_once(left, stop, nodes=STEP_NODES if self.step_nodes is None else self.step_nodes)
+                    self._step_once(left, stop, nodes=STEP_NODES)
                 done += 1
         finally:
             interrupt.unregister(key)

@@ -145,6 +145,9 @@ def read_table(folder: Path, table: Table, problems: ProblemList) -> pd.DataFram
     read; an optional absent file gives an empty table.
     """
     path = folder / table.file
+    if path.exists() and not path.is_file():
+        problems.add(table.file, None, None, None, "is a folder, not a file; replace it with the CSV file")
+        return None
     if not path.is_file():
         if table.required:
             problems.add(table.file, None, None, None, f"is missing; add it with columns {', '.join(_required_names(table))}")
@@ -161,7 +164,7 @@ def read_table(folder: Path, table: Table, problems: ProblemList) -> pd.DataFram
             if not any(field.strip() for field in record):
                 continue  # blank line
             if header is None:
-                header = [field.strip() for field in record]
+                header = [field.strip().lower() for field in record]  # column names match in any case
                 header_line = reader.line_num
                 continue
             rows.append(record)

@@ -140,6 +140,10 @@ BROKEN = {
         lambda f: (f / "localities.csv").unlink(),
         ["localities.csv: is missing; add it with columns locality_id"],
     ),
+    "folder in place of a file": (
+        lambda f: ((f / "equipment.csv").unlink(), (f / "equipment.csv").mkdir()),
+        ["equipment.csv: is a folder, not a file; replace it with the CSV file"],
+    ),
     "pinned wrong pathway": (
         lambda f: (f / "pinned.csv").write_text("patient_id,service_id,date\nP2,R,2026-11-26\n"),
         [
@@ -182,6 +186,14 @@ def test_broken_snapshot_exit_2_exact_message_nothing_written(tmp_path, case):
     assert not out.exists()
     validate = CliRunner().invoke(main, ["validate", str(folder)])
     assert validate.exit_code == 2
+
+
+def test_header_names_match_in_any_case(tmp_path):
+    folder = base(tmp_path / "snap")
+    edit(folder, "capacity.csv", "service_id,date,amount", " Service_ID ,DATE,Amount")
+    result = CliRunner().invoke(main, ["allocate", str(folder), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "plan.csv").read_text().count("\n") == 3  # header + both patients placed
 
 
 def test_base_snapshot_is_valid(tmp_path):

@@ -195,6 +195,11 @@ def human_summary(summary: dict) -> str:
     if summary["unplaced_by_cause"]:
         causes = ", ".join(f"{cause.replace('_', ' ')} {count}" for cause, count in summary["unplaced_by_cause"].items())
         lines.append(f"Unplaced by reason: {causes} (see unplaced.csv).")
+    if summary["status"] == "feasible" and summary.get("message") == "stopped at a limit":
+        lines.append(
+            "The time limit ended the search: a rerun can give another plan of about this quality; "
+            "--work-limit N gives one that repeats exactly, a longer --time-limit a smaller gap."
+        )
     return "\n".join(lines)
 
 

@@ -87,8 +87,8 @@ def test_allocate_with_a_work_limit_gives_the_same_plan_twice(tmp_path, monkeypa
     assert violations == [] and math.isclose(objective, first.summary["objective"], rel_tol=1e-9)
 
 
-def test_the_summary_says_the_work_limit_ended_the_run():
-    """The human summary names what stopped a feasible run, so a coordinator knows the plan repeats."""
+def test_the_summary_says_what_ended_the_run():
+    """The human summary names what stopped a feasible run, so a coordinator knows whether the plan repeats."""
     from optimiser.cli import human_summary
 
     summary = {
@@ -108,6 +108,9 @@ def test_the_summary_says_the_work_limit_ended_the_run():
     }
     assert human_summary(summary).startswith("Status feasible (highs; work limit reached): placed 1 of 2")
     assert human_summary({**summary, "status": "optimal", "message": "optimal"}).startswith("Status optimal (highs): ")
+    assert "--work-limit" not in human_summary(summary)
+    clock = human_summary({**summary, "message": "stopped at a limit"})
+    assert clock.splitlines()[-1].startswith("The time limit ended the search: a rerun can give another plan")
 
 
 def test_work_limit_is_for_highs_only(tmp_path):

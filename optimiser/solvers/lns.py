@@ -162,9 +162,8 @@ class Search:
                 costs, _ = scale_objective(self.formulation.objective)
             except ScalingError:  # data that is not a ratio of small integers: HiGHS steps
                 pass
-            else:
-                self._scaled = (scaled.tocsc(), scaled_upper, costs)
-                self._scaled_rows = scaled.tocsr()
+            else:  # rows (CSR, from scale_rows) for the room left, columns (CSC) to cut out
+                self._scaled = (scaled, scaled.tocsc(), scaled_upper, costs)
         self._prepared = True
         if LP_GUIDED_SHARE > 0:
             self._lp = solve_highs(self.formulation, relax=True).x
@@ -233,12 +232,12 @@ class Search:
         columns = np.flatnonzero(free & (self.formulation.lower < 0.5))
         if len(columns) == 0:
             return None
-        scaled, scaled_upper, costs = self._scaled
-        block = scaled[:, columns].tocsr()
+        by_row, by_column, scaled_upper, costs = self._scaled
+        block = by_column[:, columns].tocsr()
         rows = np.flatnonzero(np.diff(block.indptr) > 0)
         fixed = best.copy()
         fixed[columns] = 0.0
-        room = np.round(scaled_upper[rows] - self._scaled_rows[rows] @ fixed).astype(np.int64)
+        room = np.round(scaled_upper[rows] - by_row[rows] @ fixed).astype(np.int64)
         block = block[rows]
         model = cp_model.CpModel()
         x = [model.new_bool_var(f"x{j}") for j in columns]

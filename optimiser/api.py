@@ -19,7 +19,7 @@ from .previous import columns_of, placement_triples, start_vector, with_disrupti
 from .snapshot import Snapshot, load_snapshot
 from .solvers import interrupt
 from .solvers.cpsat import solve_cpsat
-from .solvers.decomposed import solve_decomposed
+from .solvers.decomposed import no_worse_than_start, solve_decomposed
 from .solvers.highs import solve_highs
 from .solvers.pyomo_route import solve_pyomo
 from .solvers.result import SolveResult
@@ -181,7 +181,7 @@ def solve(
             return solve_decomposed(
                 formulation, ROUTES[solver], solver, warm_start=initial, polish=polish and solver == "highs", **options
             )
-        return ROUTES[solver](formulation, warm_start=initial, **options)
+        return no_worse_than_start(formulation, ROUTES[solver](formulation, warm_start=initial, **options), initial)
 
 
 def check_work_limit(work_limit: int | None, solver: str, decompose: bool) -> None:

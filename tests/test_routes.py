@@ -111,3 +111,28 @@ def test_routes_agree_on_all_of_ics_with_pathway_1_mostly_pinned(tmp_path):
     objectives = optimal_objectives_of_every_route(folder)
     assert len(pins) < len(pathway_1)  # some pathway-1 patients were left to the solvers
     assert np.allclose(objectives, objectives[0], rtol=1e-9), objectives
+
+
+@pytest.mark.parametrize("decompose", [True, False])
+def test_a_route_stopped_with_a_dearer_plan_gives_back_the_warm_start(monkeypatch, decompose):
+    """Pyomo cannot hand HiGHS a start, and HiGHS stopped early returns its first plan (nobody
+    placed but the pinned): the plan given back must still be the warm start, not that one."""
+    from optimiser import api
+    from optimiser.solvers.result import SolveResult, Status
+
+    def first_plan_only(formulation, warm_start=None, **options):
+        x = formulation.lower.astype(float)  # the pinned placements only: feasible, and dear
+        return SolveResult(Status.FEASIBLE, x, formulation.value(x), float("-inf"), "pyomo", 0.0, "Time limit reached")
+
+    monkeypatch.setitem(api.ROUTES, "pyomo", first_plan_only)
+    folder = ROOT / "instances" / "demo"
+    snapshot = load_snapshot(folder)
+    formulation = build_formulation(snapshot)
+    warm = formulation.value(api.warm_start_plan(formulation))
+    plan = allocate(snapshot, solver="pyomo", decompose=decompose, time_limit=60)
+    assert plan.status == "feasible"
+    assert plan.objective <= warm + 1e-9  # equal without decomposition; the bed parts by LP can do better
+    assert plan.objective < formulation.value(formulation.lower) - 1.0
+    assert Instance(folder).violations(as_dict(plan)) == []
+    assert plan.summary["bound"] <= plan.objective  # the route's (-inf as one MILP; by parts, LPs fill in)
+    assert math.isfinite(plan.summary["bound"]) == decompose

@@ -101,6 +101,9 @@ def solve_decomposed(
         part = parts[i]
         sub = subs[i] = formulation.subset(part.columns)
         start = None if warm_start is None else warm_start[part.columns]
+        if interrupt.interrupted.is_set() and start is not None:  # stopped before this part began
+            unsolved = SolveResult(Status.ERROR, None, float("inf"), float("-inf"), name, 0.0, interrupt.stop_reason[0])
+            return no_worse_than_start(sub, unsolved, start)
         if network_lp and part.network:
             relaxed = solve_highs(sub, time_limit=_left(deadline), threads=1, relax=True)
             if relaxed.x is not None and np.all(np.abs(relaxed.x - np.round(relaxed.x)) <= INTEGRAL):
@@ -127,8 +130,7 @@ def solve_decomposed(
             )
         else:
             result = _route_then_search(sub, route, start, budget(deadline), polish, mip_gap=mip_gap, seed=seed, log=log)
-        if result.x is None and start is not None:  # stopped before any plan: keep the warm start
-            result = SolveResult(Status.FEASIBLE, start, sub.value(start), result.bound, result.solver, result.solve_seconds)
+        result = no_worse_than_start(sub, result, start)
         if result.status != Status.OPTIMAL and not np.isfinite(result.bound):
             relaxed = solve_highs(sub, relax=True)  # the LP optimum is a true bound
             if relaxed.x is not None:
@@ -177,6 +179,31 @@ def solve_decomposed(
             else ("work limit reached" if counted and not clock[0] else "stopped at a limit")
         ),
         details,
+    )
+
+
+def no_worse_than_start(formulation: Formulation, result: SolveResult, start: np.ndarray | None) -> SolveResult:
+    """The route's result, or the warm start (a feasible plan) with the route's bound when the
+    route stopped at a limit with no plan or a dearer one.
+
+    So a plan at a limit is never worse than the warm start, whatever the route: Pyomo's
+    HiGHS interface cannot pass a start to HiGHS, which at a short limit returns its first
+    plan (often nobody placed); CP-SAT takes the start only as a hint.
+    """
+    if start is None or result.status == Status.OPTIMAL:
+        return result
+    value = formulation.value(start)
+    if result.x is not None and result.objective <= value + 1e-9 * max(1.0, abs(value)):
+        return result
+    return SolveResult(
+        Status.FEASIBLE,
+        np.round(start),
+        value,
+        min(result.bound, value),
+        result.solver,
+        result.solve_seconds,
+        result.message,
+        {**result.details, "warm_start_kept": True},
     )
 
 

@@ -36,7 +36,8 @@ def _names(ids, most: int = 3) -> str:
 
 
 class _Facts:
-    """What every reason looks up, computed once (per-patient slices by binary search)."""
+    """What every reason looks up, computed once (per-patient slices of numpy arrays by
+    binary search, so that a national plan's thousands of reasons take well under a second)."""
 
     def __init__(self, formulation: Formulation, chosen: np.ndarray):
         snapshot = formulation.snapshot
@@ -46,23 +47,31 @@ class _Facts:
         self.reach = {locality: frame for locality, frame in reach_table(snapshot).groupby("locality")}
         self.equipment_day = equipment_ready_day(snapshot)
         self.needs = equipment_needs(snapshot)
-        self.needs_of = {p: frame for p, frame in self.needs.groupby("patient")}
+        self.needs_of = {
+            p: (frame["key"].to_numpy(), frame["item"].to_numpy()) for p, frame in self.needs.groupby("patient")
+        }  # patient -> (stock keys, items); key -1: the store never holds the item
         self.capacity = cumulative_capacity(snapshot)
         self.stock_keys, self.stock = cumulative_stock(snapshot)
         self.usage = room_left(formulation, chosen)
-        self.variable_patient = formulation.variables["patient"].to_numpy()
+        variables = formulation.variables
+        self.variable_patient = variables["patient"].to_numpy()
+        self.variable_columns = {name: variables[name].to_numpy() for name in ("service", "day", "use", "cost")}
         self.pair_patient = self.pairs["patient"].to_numpy()
+        self.dates = snapshot.date_of(np.arange(snapshot.horizon)).to_numpy()  # ISO date of each day
+        self.service_ids = snapshot.services["service_id"].to_numpy()
 
-    def variables_of(self, p: int) -> pd.DataFrame:
+    def variables_of(self, p: int) -> dict[str, np.ndarray]:
+        """Service, day, use and cost of each of the patient's variables."""
         lo, hi = np.searchsorted(self.variable_patient, [p, p + 1])
-        return self.formulation.variables.iloc[lo:hi]
+        return {name: values[lo:hi] for name, values in self.variable_columns.items()}
 
     def services_of(self, p: int) -> np.ndarray:
         lo, hi = np.searchsorted(self.pair_patient, [p, p + 1])
         return self.pairs["service"].to_numpy()[lo:hi]
 
-    def needs_of_patient(self, p: int) -> pd.DataFrame:
-        return self.needs_of.get(p, self.needs.iloc[0:0])
+    def needs_of_patient(self, p: int) -> tuple[np.ndarray, np.ndarray]:
+        """Stock keys and items the patient needs."""
+        return self.needs_of.get(p, (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)))
 
 
 def unplaced_reasons(formulation: Formulation, x: np.ndarray) -> pd.DataFrame:
@@ -85,10 +94,11 @@ def unplaced_reasons(formulation: Formulation, x: np.ndarray) -> pd.DataFrame:
     horizon = snapshot.horizon
     earliest = patients["earliest_day"].to_numpy()
 
+    no_service = _no_service_reasons(facts, unplaced[~has_pair[unplaced]])
     causes, reasons = [], []
     for p in unplaced:
         if not has_pair[p]:
-            cause, reason = "no_eligible_service", _no_service_reason(facts, p)
+            cause, reason = "no_eligible_service", no_service[p]
         elif earliest[p] >= horizon:
             start = snapshot.date_of([earliest[p]])[0]
             cause, reason = "horizon", f"horizon: earliest start {start} is past the horizon ({horizon} days)"
@@ -105,50 +115,69 @@ def unplaced_reasons(formulation: Formulation, x: np.ndarray) -> pd.DataFrame:
     )
 
 
-def _no_service_reason(facts: _Facts, p: int) -> str:
+def _no_service_reasons(facts: _Facts, unplaced: np.ndarray) -> dict[int, str]:
+    """Why each of these patients (none has an eligible service) has none: which reach and
+    need rules (``rules.unmet_needs``) exclude the services of its pathway; one pass for all."""
     snapshot = facts.snapshot
     patients, services = snapshot.patients, snapshot.services
-    pathway = patients["pathway"].iat[p]
-    candidates = np.flatnonzero(services["pathway"].to_numpy() == pathway)
-    if len(candidates) == 0:
-        return f"no eligible service: the snapshot has no pathway-{pathway} service"
-    reach = facts.reach.get(patients["locality"].iat[p])
-    if reach is None:
-        within = np.zeros(0, dtype=np.int64)
-    else:
-        reach = reach[reach["service"].isin(candidates)]
-        within = reach[reach["minutes"] <= patients["max_travel"].iat[p] + TOLERANCE]["service"].to_numpy()
-    out_of_reach = len(candidates) - len(within)
-    parts = []
-    if out_of_reach:
-        if pathway == 1:
-            parts.append(
-                f"{out_of_reach} of {len(candidates)} pathway-1 services do not cover locality {patients['locality'].iat[p]}"
-            )
-        else:
-            parts.append(
-                f"{out_of_reach} of {len(candidates)} pathway-{pathway} services are beyond reach "
-                f"(over {patients['max_travel'].iat[p]:g} min or no travel time)"
-            )
-    if len(within):
-        pairs = with_attributes(snapshot, pd.DataFrame({"patient": np.full(len(within), p), "service": within}))
-        lacking = [f"{int(mask.sum())} lack {need.replace('_', '-')}" for need, mask in unmet_needs(pairs).items() if mask.any()]
-        nearby = "covering it" if pathway == 1 else "within reach"
-        parts.append(f"of the {len(within)} {nearby}, " + ", ".join(lacking))
-    return "no eligible service: " + "; ".join(parts)
+    service_pathway = services["pathway"].to_numpy()
+    within = {}
+    for p in unplaced:
+        reach = facts.reach.get(patients["locality"].iat[p])
+        if reach is None:
+            within[p] = np.zeros(0, dtype=np.int64)
+            continue
+        service, minutes = reach["service"].to_numpy(), reach["minutes"].to_numpy()
+        near = (service_pathway[service] == patients["pathway"].iat[p]) & (minutes <= patients["max_travel"].iat[p] + TOLERANCE)
+        within[p] = service[near]
+    pairs = pd.DataFrame(
+        {
+            "patient": np.repeat(unplaced, [len(within[p]) for p in unplaced]).astype(np.int64),
+            "service": np.concatenate([within[p] for p in unplaced] + [np.zeros(0, dtype=np.int64)]),
+        }
+    )
+    unmet = unmet_needs(with_attributes(snapshot, pairs))
+    row_of = {p: i for i, p in enumerate(unplaced)}
+    rows = np.array([row_of[p] for p in pairs["patient"].to_numpy()], dtype=np.int64)
+    counts = {}
+    for need, mask in unmet.items():
+        counts[need] = np.bincount(rows[mask], minlength=len(unplaced))
+    reasons = {}
+    for i, p in enumerate(unplaced):
+        pathway = patients["pathway"].iat[p]
+        candidates = int((service_pathway == pathway).sum())
+        if candidates == 0:
+            reasons[p] = f"no eligible service: the snapshot has no pathway-{pathway} service"
+            continue
+        out_of_reach = candidates - len(within[p])
+        parts = []
+        if out_of_reach:
+            if pathway == 1:
+                parts.append(
+                    f"{out_of_reach} of {candidates} pathway-1 services do not cover locality {patients['locality'].iat[p]}"
+                )
+            else:
+                parts.append(
+                    f"{out_of_reach} of {candidates} pathway-{pathway} services are beyond reach "
+                    f"(over {patients['max_travel'].iat[p]:g} min or no travel time)"
+                )
+        if len(within[p]):
+            lacking = [f"{int(count[i])} lack {need.replace('_', '-')}" for need, count in counts.items() if count[i]]
+            nearby = "covering it" if pathway == 1 else "within reach"
+            parts.append(f"of the {len(within[p])} {nearby}, " + ", ".join(lacking))
+        reasons[p] = "no eligible service: " + "; ".join(parts)
+    return reasons
 
 
 def _missing_equipment_reason(facts: _Facts, p: int) -> str:
     snapshot = facts.snapshot
     store = snapshot.patients["store"].iat[p]
-    mine = facts.needs_of_patient(p)
+    keys, items = facts.needs_of_patient(p)
     if store == "":
-        return (
-            f"equipment: needs {_names(mine['item'])} but locality {snapshot.patients['locality'].iat[p]} has no equipment store"
-        )
+        return f"equipment: needs {_names(items)} but locality {snapshot.patients['locality'].iat[p]} has no equipment store"
     stock = facts.stock
-    missing = [item for item, key in zip(mine["item"], mine["key"]) if key < 0 or stock[key, -1] < 1 - TOLERANCE]
-    last = snapshot.date_of([snapshot.horizon - 1])[0]
+    missing = [item for item, key in zip(items, keys) if key < 0 or stock[key, -1] < 1 - TOLERANCE]
+    last = facts.dates[-1]
     later = snapshot.equipment[
         (snapshot.equipment["store_id"] == store)
         & snapshot.equipment["item"].isin(missing)
@@ -200,24 +229,23 @@ def room_left(formulation: Formulation, chosen: np.ndarray) -> dict:
 def _crowded_out_reason(facts: _Facts, p: int) -> tuple[str, str]:
     snapshot, formulation, usage = facts.snapshot, facts.formulation, facts.usage
     mine = facts.variables_of(p)
-    s, d, use = mine["service"].to_numpy(), mine["day"].to_numpy(), mine["use"].to_numpy()
+    s, d, use, cost = mine["service"], mine["day"], mine["use"], mine["cost"]
     fits = usage["capacity_floor"][s, d] >= use - TOLERANCE
     admits = usage["admissions_left"][s, d] >= 1 - TOLERANCE
-    keys = facts.needs_of_patient(p)
-    keys = keys[keys["key"] >= 0]
-    stocked = np.ones(len(mine), dtype=bool)
+    keys, items = facts.needs_of_patient(p)
+    stocked = np.ones(len(s), dtype=bool)
     short_items = []
-    for key, item in zip(keys["key"], keys["item"]):
+    for key, item in zip(keys[keys >= 0], items[keys >= 0]):
         ok = usage["stock_floor"][key, d] >= 1 - TOLERANCE
         if not ok.all():
             short_items.append(item)
         stocked &= ok
-    ids = snapshot.services["service_id"].to_numpy()
+    ids, last = facts.service_ids, facts.dates[-1]
     open_now = fits & admits & stocked
     if open_now.any():
-        cheapest = int(np.argmin(np.where(open_now, mine["cost"].to_numpy(), np.inf)))
-        if mine["cost"].to_numpy()[cheapest] < formulation.unplaced_cost[p] - TOLERANCE:
-            date = snapshot.date_of([d[cheapest]])[0]
+        cheapest = int(np.argmin(np.where(open_now, cost, np.inf)))
+        if cost[cheapest] < formulation.unplaced_cost[p] - TOLERANCE:
+            date = facts.dates[d[cheapest]]
             return "solver_limit", (
                 f"solver limit: {ids[s[cheapest]]} has room on {date}, but the solver stopped before "
                 "placing this patient; allow more time"
@@ -227,19 +255,19 @@ def _crowded_out_reason(facts: _Facts, p: int) -> tuple[str, str]:
         store = snapshot.patients["store"].iat[p]
         return (
             "equipment",
-            f"equipment: every {_names(short_items)} at store {store} is taken by other placements through "
-            f"{snapshot.date_of([snapshot.horizon - 1])[0]}",
+            f"equipment: every {_names(short_items)} at store {store} is taken by other placements through {last}",
         )
     if fits.any():
         return (
             "admissions",
             f"admissions: daily admission limits of {_names(np.unique(ids[s[fits]]))} are reached on the days there is room",
         )
-    last = snapshot.date_of([snapshot.horizon - 1])[0]
     if snapshot.patients["pathway"].iat[p] != 1:
         return "capacity", f"capacity: no bed free at {_names(np.unique(ids[s]))} through {last} after the plan's placements"
-    most = pd.Series(usage["capacity_floor"][s, d]).groupby(s).max()
-    room = [f"{ids[service]} {max(free, 0):g}" for service, free in most.items()]
+    order = np.argsort(s, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(s[order]) != 0])
+    most = np.maximum.reduceat(usage["capacity_floor"][s, d][order], starts)  # per service, in service order
+    room = [f"{ids[service]} {max(free, 0):g}" for service, free in zip(s[order][starts], most)]
     return "capacity", (
         f"capacity: needs {use[0]:g} carer-hours a day; the most free through {last} after the plan's placements: {_names(room)}"
     )

@@ -130,18 +130,16 @@ def _no_service_reasons(facts: _Facts, unplaced: np.ndarray) -> dict[int, str]:
         service, minutes = reach["service"].to_numpy(), reach["minutes"].to_numpy()
         near = (service_pathway[service] == patients["pathway"].iat[p]) & (minutes <= patients["max_travel"].iat[p] + TOLERANCE)
         within[p] = service[near]
+    lengths = [len(within[p]) for p in unplaced]
     pairs = pd.DataFrame(
         {
-            "patient": np.repeat(unplaced, [len(within[p]) for p in unplaced]).astype(np.int64),
+            "patient": np.repeat(unplaced, lengths).astype(np.int64),
             "service": np.concatenate([within[p] for p in unplaced] + [np.zeros(0, dtype=np.int64)]),
         }
     )
+    position = np.repeat(np.arange(len(unplaced)), lengths)  # each pair's patient, as a position in ``unplaced``
     unmet = unmet_needs(with_attributes(snapshot, pairs))
-    row_of = {p: i for i, p in enumerate(unplaced)}
-    rows = np.array([row_of[p] for p in pairs["patient"].to_numpy()], dtype=np.int64)
-    counts = {}
-    for need, mask in unmet.items():
-        counts[need] = np.bincount(rows[mask], minlength=len(unplaced))
+    counts = {need: np.bincount(position[mask], minlength=len(unplaced)) for need, mask in unmet.items()}
     reasons = {}
     for i, p in enumerate(unplaced):
         pathway = patients["pathway"].iat[p]

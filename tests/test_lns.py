@@ -79,6 +79,24 @@ def test_a_search_resumed_keeps_its_plan_and_counts(tmp_path):
     assert search.value == formulation.value(second)
 
 
+@pytest.mark.parametrize("engine", ["cpsat", "highs"])
+def test_counted_neighbourhoods_grow_only_with_cpsat(tmp_path, monkeypatch, engine):
+    """From an optimal plan no step can improve: after PATIENCE counted steps a CP-SAT
+    neighbourhood takes one more service and a larger cap; a HiGHS one keeps its size."""
+    monkeypatch.setattr(lns, "ENGINE", engine)
+    folder = random_tiny_snapshot(tmp_path / "s", 5, patients=12, services=6, horizon=5)
+    formulation = build_formulation(load_snapshot(folder))
+    optimum = solve(formulation, "highs", threads=1)
+    assert optimum.status == Status.OPTIMAL
+    search = Search(formulation, optimum.x, seed=0)
+    assert search.searchable and len(np.unique(formulation.variables["service"])) > search.services
+    search.run(None, steps=lns.PATIENCE)
+    assert search.improvements == 0 and (search.best == optimum.x).all()
+    grown = engine == "cpsat"
+    assert search._k == search.services + grown
+    assert search._step == pytest.approx(search.step_seconds * (1.5 if grown else 1.0))
+
+
 def test_search_by_gap_spends_the_time_where_the_gap_is():
     """ics, every component from its greedy plan with its LP bound: after the pooled
     search each plan is feasible, no worse, above its bound, and the component with

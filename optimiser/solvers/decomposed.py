@@ -131,10 +131,12 @@ def solve_decomposed(
         else:
             result = _route_then_search(sub, route, start, budget(deadline), polish, mip_gap=mip_gap, seed=seed, log=log)
         result = no_worse_than_start(sub, result, start)
-        if result.status != Status.OPTIMAL and not np.isfinite(result.bound):
-            relaxed = solve_highs(sub, relax=True)  # the LP optimum is a true bound
+        # The LP optimum is a true bound: in place of none, and above CP-SAT's when it stopped
+        # early (before its own LP had done much, its bound can be near trivial)
+        if result.status != Status.OPTIMAL and (not np.isfinite(result.bound) or result.solver == "cpsat"):
+            relaxed = solve_highs(sub, relax=True)
             if relaxed.x is not None:
-                result.bound = min(relaxed.objective, result.objective)  # includes the constant
+                result.bound = min(max(relaxed.objective, result.bound), result.objective)  # includes the constant
         return result
 
     with ThreadPoolExecutor(max_workers=workers) as pool:

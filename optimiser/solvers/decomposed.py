@@ -30,6 +30,7 @@ POLISH_SPLIT = 0.5  # share of a component's time for the exact route when polis
 SEARCH_BESIDE = True  # spare threads run a second exact solve + search beside a component
 SEARCH_BY_GAP = True  # search time pooled over components and handed out by gap (see _search_by_gap)
 POOLED_SPLIT = 0.6  # with the search pooled: share of the whole limit for the exact route
+WEAK_BOUND_GAP = 0.05  # a part stopped with a larger gap also gets its LP optimum as a bound (about 0.06 s)
 EXACT_NODES = 1  # work limit: branch-and-bound nodes per component for the exact route (1: its root node)
 SLICE_STEPS = 10  # work limit: neighbourhoods per component per round of the search
 
@@ -131,9 +132,10 @@ def solve_decomposed(
         else:
             result = _route_then_search(sub, route, start, budget(deadline), polish, mip_gap=mip_gap, seed=seed, log=log)
         result = no_worse_than_start(sub, result, start)
-        # The LP optimum is a true bound: in place of none, and above CP-SAT's when it stopped
-        # early (before its own LP had done much, its bound can be near trivial)
-        if result.status != Status.OPTIMAL and (not np.isfinite(result.bound) or result.solver == "cpsat"):
+        # The LP optimum is a true bound: in place of none, or of a weak one. A route stopped
+        # before its root LP was solved reports a bound from presolve that can be near trivial
+        # (HiGHS and CP-SAT on national at 30 s: 41 against an LP optimum of 2,888)
+        if result.status != Status.OPTIMAL and (not np.isfinite(result.bound) or result.gap > WEAK_BOUND_GAP):
             relaxed = solve_highs(sub, relax=True)
             if relaxed.x is not None:
                 result.bound = min(max(relaxed.objective, result.bound), result.objective)  # includes the constant

@@ -121,6 +121,7 @@ def _no_service_reasons(facts: _Facts, unplaced: np.ndarray) -> dict[int, str]:
     snapshot = facts.snapshot
     patients, services = snapshot.patients, snapshot.services
     service_pathway = services["pathway"].to_numpy()
+    on_pathway = {pathway: int((service_pathway == pathway).sum()) for pathway in np.unique(patients["pathway"])}
     within = {}
     for p in unplaced:
         reach = facts.reach.get(patients["locality"].iat[p])
@@ -143,7 +144,7 @@ def _no_service_reasons(facts: _Facts, unplaced: np.ndarray) -> dict[int, str]:
     reasons = {}
     for i, p in enumerate(unplaced):
         pathway = patients["pathway"].iat[p]
-        candidates = int((service_pathway == pathway).sum())
+        candidates = on_pathway[pathway]
         if candidates == 0:
             reasons[p] = f"no eligible service: the snapshot has no pathway-{pathway} service"
             continue

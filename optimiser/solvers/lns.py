@@ -294,11 +294,7 @@ class Search:
         if nodes is not None and not highs.cbMipInterrupt.callbacks:
             highs.cbMipInterrupt.subscribe(self._count_check)
         self._checks[:] = [0, None if nodes is None else STEP_CHECKS]
-        key = interrupt.register(highs.cancelSolve)
-        try:
-            _run(highs, stop)
-        finally:
-            interrupt.unregister(key)
+        _run(highs, stop)  # registers highs.cancelSolve for Ctrl-C and the watchdog
         if nodes is not None and highs.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
             self.clock_stopped = True
         if highs.getInfo().primal_solution_status != 2:

@@ -135,7 +135,9 @@ def _plan_with_keep(formulation: Formulation, result: SolveResult, kept: pd.Data
         "penalised_objective": result.objective,
         "penalised_bound": result.bound,
         "penalised_gap": result.gap,
+        "parts": plan.summary["parts"],  # the parts' gaps are those of the penalised solve
     }
+    plan.summary["parts"] = None
     return plan
 
 

@@ -149,6 +149,7 @@ def allocate_command(snapshot, out, as_json, keep, disruption_penalty, **solve) 
         raise click.UsageError(f"--out {out} is a file; give a folder")
     started = time.perf_counter()
     loaded = _load(snapshot)
+    requested = solve["time_limit"]
     solve["time_limit"] = max(solve["time_limit"] - (time.perf_counter() - started), 0.05)  # the limit counts loading too
     if keep is not None:
         from .previous import read_plan_placements
@@ -158,6 +159,7 @@ def allocate_command(snapshot, out, as_json, keep, disruption_penalty, **solve) 
         except SnapshotError as error:
             raise SnapshotProblem(error) from None
     plan = allocate(loaded, **solve)
+    plan.summary["options"]["time_limit"] = requested  # as asked, not what was left after loading
     plan.write(out)
     if as_json:
         click.echo(plan.summary_json(), nl=False)
@@ -192,6 +194,9 @@ def human_summary(summary: dict) -> str:
         mean = "-" if row["mean_wait_days"] is None else f"{row['mean_wait_days']:.1f} d"
         longest = "-" if row["longest_wait_days"] is None else f"{row['longest_wait_days']} d"
         lines.append(f"{pathway:>8} {row['patients']:>9} {row['placed']:>7} {row['unplaced']:>9} {mean:>10} {longest:>8}")
+    parts = summary.get("parts")
+    if parts and parts["open"]:
+        lines.append(_open_parts_line(parts))
     if summary["unplaced_by_cause"]:
         causes = ", ".join(f"{cause.replace('_', ' ')} {count}" for cause, count in summary["unplaced_by_cause"].items())
         lines.append(f"Unplaced by reason: {causes} (see unplaced.csv).")
@@ -201,6 +206,24 @@ def human_summary(summary: dict) -> str:
             "--work-limit N gives one that repeats exactly, a longer --time-limit a smaller gap."
         )
     return "\n".join(lines)
+
+
+def _open_parts_line(parts: dict) -> str:
+    """Where the gap is, e.g. "Proven optimal: 55 of 57 independent parts; the gap is in 2 (pathway 1),
+    the largest (138 patients, 18 services) holds 83% of it."."""
+    listed = parts["open"]
+    still_open = parts["count"] - parts["proven_optimal"]
+    pathways = sorted({pathway for part in listed for pathway in part["pathways"]})
+    named = f"pathway{'s' if len(pathways) > 1 else ''} {', '.join(str(pathway) for pathway in pathways)}"
+    largest = listed[0]
+    size = f"{largest['patients']} patients, {largest['services']} services"
+    line = f"Proven optimal: {parts['proven_optimal']} of {parts['count']} independent parts; "
+    if still_open == 1:
+        return line + f"the gap is all in one ({named}: {size})."
+    line += f"the gap is in {still_open} ({named})"
+    if largest["share_of_gap"] is not None:
+        line += f", the largest ({size}) holds {100 * largest['share_of_gap']:.0f}% of it"
+    return line + "."
 
 
 @main.command()

@@ -147,8 +147,50 @@ def _summary(formulation: Formulation, result: SolveResult, placements, unplaced
         "placement_cost": float(placements["cost"].sum()),
         "unplaced_cost": float(unplaced["cost"].sum()),
         "model": {"variables": formulation.num_variables, "rows": formulation.num_rows},
+        "parts": parts_summary(result.details),
         "weights": dict(vars(snapshot.weights)),
         "options": options,
+    }
+
+
+def parts_summary(details: dict, listed: int = 10) -> dict | None:
+    """Where the gap is: the independent parts solved apart, how many are proven optimal,
+    and the open ones (largest absolute gap first, at most ``listed``), each with its
+    pathways, size, hospital sites, objective units between its plan and its bound, and share of the gap.
+
+    None when the model was solved whole (``--no-decompose``, naive, greedy).
+    """
+    gaps = details.get("component_gaps")
+    if gaps is None:
+        return None
+    facts = zip(
+        gaps,
+        details["component_optimal"],
+        details["component_pathways"],
+        details["component_patients"],
+        details["component_services"],
+        details["component_sites"],
+    )
+    open_parts = [
+        {
+            "pathways": pathways,
+            "patients": patients,
+            "services": services,
+            "sites": sites,
+            "absolute_gap": float(gap) if gap is not None and math.isfinite(gap) else None,
+        }
+        for gap, optimal, pathways, patients, services, sites in facts
+        if not optimal
+    ]
+    total = sum(part["absolute_gap"] or 0.0 for part in open_parts)
+    for part in open_parts:
+        known = part["absolute_gap"] is not None and total > 0
+        part["share_of_gap"] = part["absolute_gap"] / total if known else None
+    open_parts.sort(key=lambda part: -part["absolute_gap"] if part["absolute_gap"] is not None else math.inf)
+    return {
+        "count": len(gaps),
+        "proven_optimal": int(sum(details["component_optimal"])),
+        "open": open_parts[:listed],
     }
 
 

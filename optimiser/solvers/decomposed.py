@@ -167,6 +167,11 @@ def solve_decomposed(
         "network_components": int(sum(p.network for p in parts)),
         "component_seconds": [round(r.solve_seconds, 3) for r in results],
         "component_gaps": [round(r.objective - r.bound, 6) if r.x is not None else None for r in results],
+        "component_optimal": [r.status == Status.OPTIMAL for r in results],
+        "component_pathways": [list(p.pathways) for p in parts],
+        "component_patients": [int(np.unique(formulation.variables["patient"].to_numpy()[p.columns]).size) for p in parts],
+        "component_services": [int(np.unique(formulation.variables["service"].to_numpy()[p.columns]).size) for p in parts],
+        "component_sites": [_sites(formulation, p.columns) for p in parts],
     }
     return SolveResult(
         status,
@@ -390,6 +395,12 @@ def _keep_searched(results: list[SolveResult], searches: dict[int, Search]) -> N
             r.message,
             {**r.details, **search.details()},
         )
+
+
+def _sites(formulation: Formulation, columns: np.ndarray) -> list[str]:
+    """The hospital sites of a part's patients, sorted (to say which part is which)."""
+    patients = np.unique(formulation.variables["patient"].to_numpy()[columns])
+    return sorted(set(formulation.snapshot.patients["site"].to_numpy()[patients].astype(str).tolist()))
 
 
 def _left(deadline: float | None) -> float | None:

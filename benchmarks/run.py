@@ -40,6 +40,8 @@ COLUMNS = [
     "bound",
     "gap",
     "status",
+    "parts_proven",
+    "gap_in_pathway1",
     "peak_mb",
 ]
 

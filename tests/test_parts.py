@@ -87,3 +87,14 @@ def test_with_keep_the_parts_are_those_of_the_penalised_solve():
     plan = allocate(demo, keep=base.placements[["patient_id", "service_id", "start_date"]])
     assert plan.summary["parts"] is None  # the top-level bound is null: no gap to place
     assert plan.summary["keep"]["parts"]["proven_optimal"] == plan.summary["keep"]["parts"]["count"]
+
+
+def test_the_human_line_names_the_open_parts():
+    from optimiser.cli import _open_parts_line
+
+    parts = parts_summary(details([0.0, 5.0, 15.0], [True, False, False]))
+    parts["open"][1]["pathways"] = [1, 2]
+    assert _open_parts_line(parts) == (
+        "Proven optimal: 1 of 3 independent parts; the gap is in 2 (pathways 1, 2), "
+        "the largest (12 patients, 3 services) holds 75% of it."
+    )

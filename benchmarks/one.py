@@ -75,16 +75,16 @@ def main(argv: list[str] | None = None) -> int:
 def where_the_gap_is(details: dict) -> dict:
     """Parts proven optimal, and the share of the absolute gap held by parts with pathway-1
     patients (empty for a route that solves the model whole)."""
-    gaps = details.get("component_gaps")
-    if gaps is None:
+    from optimiser.plan import parts_summary
+
+    parts = parts_summary(details, listed=None)
+    if parts is None:
         return {}
-    open_gaps = [
-        (g or 0.0, 1 in pw) for g, ok, pw in zip(gaps, details["component_optimal"], details["component_pathways"]) if not ok
-    ]
-    total = sum(g for g, _ in open_gaps)
+    shares = [part["share_of_gap"] for part in parts["open"] if 1 in part["pathways"]]
+    known = any(part["share_of_gap"] is not None for part in parts["open"])
     return {
-        "parts_proven": f"{sum(details['component_optimal'])}/{len(gaps)}",
-        "gap_in_pathway1": round(sum(g for g, one in open_gaps if one) / total, 4) if total > 0 else None,
+        "parts_proven": f"{parts['proven_optimal']}/{parts['count']}",
+        "gap_in_pathway1": round(sum(share or 0.0 for share in shares), 4) if known else None,
     }
 
 

@@ -153,33 +153,20 @@ def _summary(formulation: Formulation, result: SolveResult, placements, unplaced
     }
 
 
-def parts_summary(details: dict, listed: int = 10) -> dict | None:
+def parts_summary(details: dict, listed: int | None = 10) -> dict | None:
     """Where the gap is: the independent parts solved apart, how many are proven optimal,
-    and the open ones (largest absolute gap first, at most ``listed``), each with its
-    pathways, size, hospital sites, objective units between its plan and its bound, and share of the gap.
+    and the open ones (largest absolute gap first, at most ``listed``; None: all), each with
+    its pathways, size, hospital sites, objective units between its plan and its bound, and
+    share of the gap.
 
     None when the model was solved whole (``--no-decompose``, naive, greedy).
     """
     gaps = details.get("component_gaps")
     if gaps is None:
         return None
-    facts = zip(
-        gaps,
-        details["component_optimal"],
-        details["component_pathways"],
-        details["component_patients"],
-        details["component_services"],
-        details["component_sites"],
-    )
     open_parts = [
-        {
-            "pathways": pathways,
-            "patients": patients,
-            "services": services,
-            "sites": sites,
-            "absolute_gap": float(gap) if gap is not None and math.isfinite(gap) else None,
-        }
-        for gap, optimal, pathways, patients, services, sites in facts
+        {**facts, "absolute_gap": float(gap) if gap is not None and math.isfinite(gap) else None}
+        for gap, optimal, facts in zip(gaps, details["component_optimal"], details["component_facts"])
         if not optimal
     ]
     total = sum(part["absolute_gap"] or 0.0 for part in open_parts)

@@ -22,10 +22,7 @@ def details(gaps, optimal):
     return {
         "component_gaps": gaps,
         "component_optimal": optimal,
-        "component_pathways": [[1]] * n,
-        "component_patients": list(range(10, 10 + n)),
-        "component_services": [3] * n,
-        "component_sites": [["H"]] * n,
+        "component_facts": [{"pathways": [1], "patients": 10 + i, "services": 3, "sites": ["H"]} for i in range(n)],
     }
 
 

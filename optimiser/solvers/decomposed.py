@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..decompose import components
+from ..decompose import Component, components
 from ..dominance import without_dominance
 from ..formulation import Formulation
 from . import interrupt, lns
@@ -168,10 +168,7 @@ def solve_decomposed(
         "component_seconds": [round(r.solve_seconds, 3) for r in results],
         "component_gaps": [round(r.objective - r.bound, 6) if r.x is not None else None for r in results],
         "component_optimal": [r.status == Status.OPTIMAL for r in results],
-        "component_pathways": [list(p.pathways) for p in parts],
-        "component_patients": [int(np.unique(formulation.variables["patient"].to_numpy()[p.columns]).size) for p in parts],
-        "component_services": [int(np.unique(formulation.variables["service"].to_numpy()[p.columns]).size) for p in parts],
-        "component_sites": [_sites(formulation, p.columns) for p in parts],
+        "component_facts": [_facts(formulation, part) for part in parts],
     }
     return SolveResult(
         status,
@@ -397,10 +394,17 @@ def _keep_searched(results: list[SolveResult], searches: dict[int, Search]) -> N
         )
 
 
-def _sites(formulation: Formulation, columns: np.ndarray) -> list[str]:
-    """The hospital sites of a part's patients, sorted (to say which part is which)."""
-    patients = np.unique(formulation.variables["patient"].to_numpy()[columns])
-    return sorted(set(formulation.snapshot.patients["site"].to_numpy()[patients].astype(str).tolist()))
+def _facts(formulation: Formulation, part: Component) -> dict:
+    """What says which part is which: its pathways, patients, services and hospital sites."""
+    variables = formulation.variables.iloc[part.columns]
+    patients = np.unique(variables["patient"].to_numpy())
+    sites = formulation.snapshot.patients["site"].to_numpy()[patients].astype(str)
+    return {
+        "pathways": list(part.pathways),
+        "patients": int(patients.size),
+        "services": int(variables["service"].nunique()),
+        "sites": sorted(set(sites.tolist())),
+    }
 
 
 def _left(deadline: float | None) -> float | None:

@@ -35,7 +35,7 @@ of the model without these rows, and a bound on the model with them is a
 bound on the model without them.
 
 Coefficients are compared after rounding to 1e-9 (so "no more" is a preorder,
-and patients equal in everything are ordered by file order, never both ways).
+and patients equal in everything are ordered by patient_id, never both ways).
 Only covering pairs get rows (p > r > q makes p > q redundant).
 """
 
@@ -131,7 +131,7 @@ def find_dominance(formulation: Formulation) -> Dominance:
     both = np.ones(len(better), dtype=bool)
     np.logical_and.at(both, pair, h == 0)
     alike = identical & both
-    keep &= ~alike | (people[better] < people[worse])  # equal in everything: file order decides
+    keep &= ~alike | (people[better] < people[worse])  # equal in everything: patient_id order decides
     rising = _rises_with_day(pair, day_sorted[q_at], h, len(better))
 
     better, worse, rising, identical = better[keep], worse[keep], rising[keep], identical[keep]

@@ -1,9 +1,9 @@
 """Greedy baseline: what hubs do today, first come first served.
 
 Pinned placements first; then patients in order of longest wait (earliest
-ready date), higher priority first among equals, then file order. Each takes
+ready date), higher priority first among equals, then patient_id order. Each takes
 the earliest feasible day, and on that day the nearest eligible service
-(fewest travel minutes, then a preferred service, then file order). The plan
+(fewest travel minutes, then a preferred service, then service_id order). The plan
 is feasible by construction and serves as a baseline and a MILP warm start.
 """
 

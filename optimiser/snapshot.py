@@ -16,14 +16,16 @@ import pandas as pd
 
 from . import schema
 from .problems import ProblemList, SnapshotError
-from .reading import read_settings, read_table
+from .reading import LINE, read_settings, read_table
 
 
 @dataclass
 class Snapshot:
     """Typed tables of one snapshot.
 
-    Row order is the file order; the model refers to patients and services
+    Rows are in id order (:func:`sort_by_ids`), whatever the order of the
+    files, so that the plan depends on the snapshot's content only; ``line``
+    keeps each row's file line. The model refers to patients and services
     by their position (``patient`` / ``service`` index) in these tables.
     Derived patient columns (added by :func:`prepare`): ``ready_day`` (r),
     ``earliest_day`` (e(p)), ``use`` (care_hours x carers on pathway 1, else
@@ -120,7 +122,23 @@ def load_snapshot(folder: str | Path) -> Snapshot:
     check_snapshot(snapshot, problems)
     if problems:
         raise SnapshotError(problems)
+    sort_by_ids(snapshot)
     return snapshot
+
+
+def sort_by_ids(snapshot: Snapshot) -> None:
+    """Put every table in id order (in place): its key, else all its columns.
+
+    Ties between equally good plans are broken by row position, so without
+    this a snapshot exported in another row order could give another of the
+    optimal plans. Sorting is stable on the file line, which only orders rows
+    equal in every contract column.
+    """
+    for table in schema.TABLES:
+        name = table.file.removesuffix(".csv")
+        frame = getattr(snapshot, name)
+        by = list(table.key or table.names) + [LINE]
+        setattr(snapshot, name, frame.sort_values(by, kind="stable").reset_index(drop=True))
 
 
 def prepare(snapshot: Snapshot) -> None:

@@ -1,7 +1,10 @@
 """A work limit counts work, not seconds: the same snapshot and options give the same plan,
 even when the machine is busy, and the plan is feasible and no worse than greedy."""
 
+import csv
 import math
+import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -85,6 +88,36 @@ def test_allocate_with_a_work_limit_gives_the_same_plan_twice(tmp_path, monkeypa
     first.write(tmp_path / "plan")
     violations, objective = check_plan_folder(folder, tmp_path / "plan")
     assert violations == [] and math.isclose(objective, first.summary["objective"], rel_tol=1e-9)
+
+
+def _shuffle_rows_and_columns(folder: Path, seed: int) -> None:
+    """Rewrite every CSV of the folder with its rows shuffled and its columns reversed."""
+    rng = random.Random(seed)
+    for path in sorted(folder.glob("*.csv")):
+        with open(path, newline="") as handle:
+            header, *rows = list(csv.reader(handle))
+        rng.shuffle(rows)
+        with open(path, "w", newline="") as handle:
+            csv.writer(handle, lineterminator="\n").writerows([row[::-1] for row in [header, *rows]])
+
+
+def test_the_plan_does_not_depend_on_the_order_of_rows_or_columns(tmp_path, monkeypatch):
+    """Same content in another order: the same plan, also where the counted search decides it."""
+    monkeypatch.setattr(decomposed, "EXACT_NODES", 1)
+    folder = tmp_path / "demo4"
+    generate_snapshot(folder, size="demo", seed=4)
+    shuffled = tmp_path / "shuffled"
+    shutil.copytree(folder, shuffled)
+    _shuffle_rows_and_columns(shuffled, seed=1)
+    assert (shuffled / "patients.csv").read_text() != (folder / "patients.csv").read_text()
+    options = dict(threads=2, time_limit=200, work_limit=16)
+    first = allocate(load_snapshot(folder), **options)
+    second = allocate(load_snapshot(shuffled), **options)
+    assert first.summary["message"] == "work limit reached"
+    for result, where in ((first, tmp_path / "plan"), (second, tmp_path / "plan_shuffled")):
+        result.write(where)
+    assert (tmp_path / "plan" / "plan.csv").read_bytes() == (tmp_path / "plan_shuffled" / "plan.csv").read_bytes()
+    assert (tmp_path / "plan" / "unplaced.csv").read_bytes() == (tmp_path / "plan_shuffled" / "unplaced.csv").read_bytes()
 
 
 def test_the_summary_says_what_ended_the_run():

@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import schema
 from .problems import ProblemList, SnapshotError
-from .reading import LINE, read_settings, read_table
+from .reading import read_settings, read_table
 
 
 @dataclass
@@ -131,13 +131,13 @@ def sort_by_ids(snapshot: Snapshot) -> None:
 
     Ties between equally good plans are broken by row position, so without
     this a snapshot exported in another row order could give another of the
-    optimal plans. Sorting is stable on the file line, which only orders rows
-    equal in every contract column.
+    optimal plans. The sort is stable, so rows equal in every contract column
+    keep their file order.
     """
     for table in schema.TABLES:
         name = table.file.removesuffix(".csv")
         frame = getattr(snapshot, name)
-        by = list(table.key or table.names) + [LINE]
+        by = list(table.key or table.names)
         setattr(snapshot, name, frame.sort_values(by, kind="stable").reset_index(drop=True))
 
 

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     from optimiser import build_formulation, load_snapshot, solve
-    from optimiser.plan import make_plan
+    from optimiser.analysis.plan import make_plan
 
     snapshot = load_snapshot(args.snapshot)
     loaded = time.perf_counter()
@@ -64,20 +64,20 @@ def main(argv: list[str] | None = None) -> int:
         "gap": plan.summary["gap"],
         "placed": plan.summary["placed"],
         "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "components": result.details.get("components"),
-        **where_the_gap_is(result.details),
+        "components": None if result.parts is None else len(result.parts),
+        **where_the_gap_is(result.parts),
         "message": result.message,
     }
     print(json.dumps(row))
     return 0
 
 
-def where_the_gap_is(details: dict) -> dict:
+def where_the_gap_is(reports) -> dict:
     """Parts proven optimal, and the share of the absolute gap held by parts with pathway-1
     patients (empty for a route that solves the model whole)."""
-    from optimiser.plan import parts_summary
+    from optimiser.analysis.plan import parts_summary
 
-    parts = parts_summary(details, listed=None)
+    parts = parts_summary(reports, listed=None)
     if parts is None:
         return {}
     shares = [part["share_of_gap"] for part in parts["open"] if 1 in part["pathways"]]

@@ -6,33 +6,58 @@
 >>> plan.write("plan")
 """
 
-from .api import allocate, solve
-from .explain import explain
-from .formulation import Formulation, build_formulation
-from .plan import Plan
-from .problems import Problem, SnapshotError
-from .snapshot import Snapshot, load_snapshot
-from .solvers.result import SolveResult, Status
-from .value import capacity_value
-from .whatif import AddCapacity, AddStock, Close, whatif
+from optimiser.api import (
+    ROUTES,
+    SOLVERS,
+    AddCapacity,
+    AddStock,
+    Close,
+    Formulation,
+    PartsSettings,
+    Plan,
+    Problem,
+    SearchSettings,
+    Snapshot,
+    SnapshotError,
+    SolveOptions,
+    SolveResult,
+    Status,
+    Termination,
+    Tuning,
+    allocate,
+    build_formulation,
+    capacity_value,
+    explain,
+    load_snapshot,
+    solve,
+    whatif,
+)
 
 __all__ = [
     "AddCapacity",
     "AddStock",
     "Close",
-    "capacity_value",
-    "explain",
-    "whatif",
     "Formulation",
+    "PartsSettings",
     "Plan",
     "Problem",
+    "ROUTES",
+    "SOLVERS",
+    "SearchSettings",
     "Snapshot",
     "SnapshotError",
+    "SolveOptions",
     "SolveResult",
     "Status",
+    "Termination",
+    "Tuning",
     "allocate",
     "build_formulation",
+    "capacity_value",
+    "explain",
     "load_snapshot",
     "solve",
+    "whatif",
 ]
+
 __version__ = "0.1.0"

@@ -1,3 +1,3 @@
-from .cli import main
+from optimiser.cli import main
 
 main()

@@ -15,9 +15,10 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .api import SOLVERS, allocate
-from .problems import SnapshotError
-from .snapshot import load_snapshot
+from optimiser.api import SOLVERS, allocate
+from optimiser.constants import BED_DAY_COST
+from optimiser.data.problems import SnapshotError
+from optimiser.model.loading import load_snapshot
 
 SNAPSHOT = click.argument("snapshot", type=click.Path(path_type=Path))
 
@@ -152,7 +153,7 @@ def allocate_command(snapshot, out, as_json, keep, disruption_penalty, **solve) 
     requested = solve["time_limit"]
     solve["time_limit"] = max(solve["time_limit"] - (time.perf_counter() - started), 0.05)  # the limit counts loading too
     if keep is not None:
-        from .previous import read_plan_placements
+        from optimiser.model.previous import read_plan_placements
 
         try:
             solve.update(keep=read_plan_placements(keep), disruption_penalty=disruption_penalty)
@@ -235,8 +236,8 @@ def _open_parts_line(parts: dict) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 def whatif(snapshot, add_capacity, close, add_stock, as_json, **solve) -> None:
     """Solve SNAPSHOT as it is and with the changes; print what differs."""
-    from .whatif import parse_change
-    from .whatif import whatif as run_whatif
+    from optimiser.analysis.whatif import parse_change
+    from optimiser.analysis.whatif import whatif as run_whatif
 
     changes, errors = [], []
     for option, texts in (("add-capacity", add_capacity), ("close", close), ("add-stock", add_stock)):
@@ -278,13 +279,13 @@ def whatif(snapshot, add_capacity, close, add_stock, as_json, **solve) -> None:
     "--out", type=click.Path(path_type=Path), default=Path("."), show_default=True, help="Folder for capacity_value.csv."
 )
 @click.option("--candidates", type=click.IntRange(min=1), default=30, show_default=True, help="Most re-solves to make.")
-@click.option("--bed-day-cost", type=click.FloatRange(min=0), default=562.0, show_default=True, help="Pounds per acute bed-day.")
+@click.option("--bed-day-cost", type=click.FloatRange(min=0), default=BED_DAY_COST, show_default=True, help="Pounds per acute bed-day.")
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, help="Rows to print.")
 @solve_options
 def value(snapshot, out, candidates, bed_day_cost, top, **solve) -> None:
     """Write capacity_value.csv: what one more bed, carer-hour or item is worth (exact re-solves)."""
-    from .outputs import write_atomic
-    from .value import capacity_value
+    from optimiser.analysis.value import capacity_value
+    from optimiser.data.files import write_atomic
 
     if out.exists() and not out.is_dir():
         raise click.UsageError(f"--out {out} is a file; give a folder")
@@ -316,8 +317,8 @@ def value(snapshot, out, candidates, bed_day_cost, top, **solve) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
 def explain(plan_dir, patient_id, snapshot, as_json) -> None:
     """Explain PATIENT_ID in the plan in PLAN_DIR: the choice, every alternative, what binds."""
-    from .explain import explain as explain_patient
-    from .previous import read_plan_placements
+    from optimiser.analysis.explain import explain as explain_patient
+    from optimiser.model.previous import read_plan_placements
 
     if snapshot is None:
         snapshot = _snapshot_of(plan_dir)
@@ -344,10 +345,10 @@ def explain(plan_dir, patient_id, snapshot, as_json) -> None:
     help="The snapshot the plan was made from (default: the one named in PLAN_DIR/summary.json).",
 )
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="HTML file to write [default: PLAN_DIR/report.html].")
-@click.option("--bed-day-cost", type=click.FloatRange(min=0), default=562.0, show_default=True, help="Pounds per acute bed-day.")
+@click.option("--bed-day-cost", type=click.FloatRange(min=0), default=BED_DAY_COST, show_default=True, help="Pounds per acute bed-day.")
 def report(plan_dir, snapshot, out, bed_day_cost) -> None:
     """Write one self-contained HTML report of the plan in PLAN_DIR (opens offline)."""
-    from .report import write_report
+    from optimiser.report.html import write_report
 
     for name in ("plan.csv", "unplaced.csv", "summary.json"):
         if not (plan_dir / name).is_file():
@@ -379,7 +380,7 @@ def generate(out: Path, size: str, seed: int, snapshot_date: str) -> None:
     """Write a synthetic snapshot calibrated to public figures (see instances/README.md)."""
     import datetime as dt
 
-    from .generate import generate_snapshot
+    from optimiser.generate import generate_snapshot
 
     try:
         date = dt.date.fromisoformat(snapshot_date)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .outputs import write_atomic
+from optimiser.data.files import write_atomic
 
 
 @dataclass(frozen=True)

@@ -278,17 +278,17 @@ def test_second_ctrl_c_aborts():
     """Inside a solve session the first Ctrl-C stops the solvers, the second raises KeyboardInterrupt."""
     import signal
 
-    from optimiser.solvers import interrupt
+    from optimiser.solve.cancel import session
 
     stopped = []
-    with interrupt.session():
-        key = interrupt.register(lambda: stopped.append(True))
+    with session() as cancellation:
+        key = cancellation.register(lambda: stopped.append(True))
         handler = signal.getsignal(signal.SIGINT)
         handler(signal.SIGINT, None)
-        assert stopped == [True] and interrupt.interrupted.is_set()
+        assert stopped == [True] and cancellation.cancelled
         with pytest.raises(KeyboardInterrupt):
             handler(signal.SIGINT, None)
-        interrupt.unregister(key)
+        cancellation.unregister(key)
     assert signal.getsignal(signal.SIGINT) is not handler
-    with interrupt.session():  # a new session starts uninterrupted
-        assert not interrupt.interrupted.is_set()
+    with session() as cancellation:  # a new session starts uninterrupted
+        assert not cancellation.cancelled

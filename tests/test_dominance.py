@@ -10,9 +10,9 @@ from checker import Instance, brute_force_optimum
 from helpers import day, write_snapshot
 
 from optimiser import allocate, build_formulation, load_snapshot
-from optimiser.dominance import find_dominance, repair, with_dominance
-from optimiser.greedy import greedy_plan
-from optimiser.solvers.highs import solve_highs
+from optimiser.model.dominance import find_dominance, repair, with_dominance
+from optimiser.solve.greedy import greedy_plan
+from optimiser.solve.highs import solve_highs
 
 
 def alike_snapshot(folder: Path, seed: int, patients: int = 8, horizon: int = 4) -> Path:

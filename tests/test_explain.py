@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from helpers import day, random_tiny_snapshot, write_snapshot
 
 from optimiser import allocate, load_snapshot
+from optimiser.analysis.explain import explain
 from optimiser.cli import main
-from optimiser.explain import explain
-from optimiser.previous import read_plan_placements
+from optimiser.model.previous import read_plan_placements
 
 RULES_1_TO_4 = ("before the earliest start", "no weekend admissions")
 

@@ -2,7 +2,6 @@
 and the polished solve keeps a true bound."""
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -11,14 +10,15 @@ from checker import brute_force_optimum, check_plan_folder
 from helpers import random_tiny_snapshot
 
 from optimiser import build_formulation, load_snapshot, solve
-from optimiser.decompose import components
-from optimiser.greedy import greedy_plan
-from optimiser.plan import make_plan
-from optimiser.solvers import lns
-from optimiser.solvers.decomposed import _search_by_gap
-from optimiser.solvers.highs import solve_highs
-from optimiser.solvers.lns import Search, improve
-from optimiser.solvers.result import SolveResult, Status
+from optimiser.analysis.plan import make_plan
+from optimiser.model.components import components
+from optimiser.solve import search as lns
+from optimiser.solve.greedy import greedy_plan
+from optimiser.solve.highs import solve_lp
+from optimiser.solve.options import Deadline, SearchSettings
+from optimiser.solve.parts import Part, search_by_gap
+from optimiser.solve.result import SolveResult, Status
+from optimiser.solve.search import Search, improve
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,17 +80,16 @@ def test_a_search_resumed_keeps_its_plan_and_counts(tmp_path):
 
 
 @pytest.mark.parametrize("engine", ["cpsat", "highs"])
-def test_counted_neighbourhoods_grow_only_with_cpsat(tmp_path, monkeypatch, engine):
+def test_counted_neighbourhoods_grow_only_with_cpsat(tmp_path, engine):
     """From an optimal plan no step can improve: after PATIENCE counted steps a CP-SAT
     neighbourhood takes one more service and a larger cap; a HiGHS one keeps its size."""
-    monkeypatch.setattr(lns, "ENGINE", engine)
     folder = random_tiny_snapshot(tmp_path / "s", 5, patients=12, services=6, horizon=5)
     formulation = build_formulation(load_snapshot(folder))
     optimum = solve(formulation, "highs", threads=1)
     assert optimum.status == Status.OPTIMAL
-    search = Search(formulation, optimum.x, seed=0)
+    search = Search(formulation, optimum.x, seed=0, settings=SearchSettings(engine=engine))
     assert search.searchable and len(np.unique(formulation.variables["service"])) > search.services
-    search.run(None, steps=lns.PATIENCE)
+    search.run(None, steps=SearchSettings().patience)
     assert search.improvements == 0 and (search.best == optimum.x).all()
     grown = engine == "cpsat"
     assert search._k == search.services + grown
@@ -108,14 +107,14 @@ def test_search_by_gap_spends_the_time_where_the_gap_is():
     for part in parts:
         sub = formulation.subset(part.columns)
         x = greedy[part.columns]
-        bound = solve_highs(sub, relax=True).objective
+        bound = solve_lp(sub).objective
         results.append(SolveResult(Status.FEASIBLE, x, sub.value(x), bound, "highs", 0.0))
     before = [r.objective for r in results]
     gaps = [r.objective - r.bound for r in results]
     widest = max(range(len(parts)), key=lambda i: gaps[i])
-    subs = {i: formulation.subset(part.columns) for i, part in enumerate(parts)}
-    _search_by_gap(subs, results, time.perf_counter() + 4.0, workers=2, seed=0)
-    assert results[widest].details["lns_steps"] > 0
+    subs = {i: Part(i, formulation.subset(part.columns), None) for i, part in enumerate(parts)}
+    search_by_gap(subs, results, Deadline(4.0), workers=2, seed=0)
+    assert results[widest].search.steps > 0
     assert results[widest].objective < before[widest] - 1e-9
     for part, result, old in zip(parts, results, before):
         sub = formulation.subset(part.columns)
@@ -125,14 +124,13 @@ def test_search_by_gap_spends_the_time_where_the_gap_is():
 
 
 @pytest.mark.parametrize("seed", [40, 42, 62, 64, 66, 71])  # searchable, and greedy's plan is not the LP's
-def test_lp_guided_neighbourhoods_alone_are_feasible_and_never_worse(tmp_path, monkeypatch, seed):
+def test_lp_guided_neighbourhoods_alone_are_feasible_and_never_worse(tmp_path, seed):
     """Every step LP-guided (patients where the plan and the LP optimum differ, freed):
     plans stay feasible (independent checker) and no worse than the start."""
-    monkeypatch.setattr(lns, "LP_GUIDED_SHARE", 1.0)
     folder = random_tiny_snapshot(tmp_path / "s", seed, patients=10, services=4, horizon=4)
     formulation = build_formulation(load_snapshot(folder))
     start = greedy_plan(formulation)
-    search = Search(formulation, start, seed=seed, step_seconds=0.1)
+    search = Search(formulation, start, seed=seed, step_seconds=0.1, settings=SearchSettings(lp_guided_share=1.0))
     x = search.run(0.6)
     assert search.steps > 0 and search._lp is not None
     assert np.abs(search._lp - start).max() > 0.1  # something to free
@@ -160,7 +158,7 @@ def test_cpsat_and_highs_agree_on_each_neighbourhood(tmp_path, seed):
             continue  # nothing to free: both engines skip the step
         compared += 1
         by_cpsat = search._solve_cpsat(free, 20.0, counted=False)
-        by_highs = search._solve_highs(free, 20.0, None, None)
+        by_highs = search._solve_highs(free, 20.0, None)
         assert by_cpsat is not None and by_highs is not None
         assert formulation.violations(by_cpsat) == [] and formulation.violations(by_highs) == []
         assert (by_cpsat[~free] == search.best[~free]).all()  # only the neighbourhood moved

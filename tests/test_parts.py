@@ -9,21 +9,20 @@ import pytest
 from click.testing import CliRunner
 
 from optimiser import allocate
+from optimiser.analysis.plan import parts_summary
 from optimiser.cli import main
-from optimiser.decompose import components
-from optimiser.plan import parts_summary
+from optimiser.model.components import components
+from optimiser.solve.result import PartFacts, PartReport
 
 ROOT = Path(__file__).resolve().parent.parent
 ICS = ROOT / "instances" / "ics"
 
 
 def details(gaps, optimal):
-    n = len(gaps)
-    return {
-        "component_gaps": gaps,
-        "component_optimal": optimal,
-        "component_facts": [{"pathways": [1], "patients": 10 + i, "services": 3, "sites": ["H"]} for i in range(n)],
-    }
+    return [
+        PartReport(PartFacts(pathways=(1,), patients=10 + i, services=3, sites=("H",)), ok, gap, 0.0)
+        for i, (gap, ok) in enumerate(zip(gaps, optimal))
+    ]
 
 
 def test_open_parts_come_largest_gap_first_with_shares_of_the_gap():

@@ -10,7 +10,8 @@ from checker import Instance
 from helpers import random_tiny_snapshot
 
 from optimiser import allocate, build_formulation, load_snapshot
-from optimiser.scaling import ScalingError, integer_multiplier
+from optimiser.model.scaling import ScalingError, integer_multiplier
+from optimiser.solve.route import WarmStart
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUTES = [
@@ -20,6 +21,17 @@ ROUTES = [
     {"solver": "cpsat"},
     {"solver": "pyomo"},
 ]
+
+
+class FakeRoute:
+    """A route that reports what the test says (no solver behind it)."""
+
+    warm_start = WarmStart.NONE
+    capabilities: frozenset = frozenset()
+
+    def __init__(self, name, solve):
+        self.name, self.solve = name, solve
+
 
 
 def as_dict(plan) -> dict:
@@ -80,12 +92,12 @@ def test_parallel_solves_leave_stdout_alone():
     import os
     from concurrent.futures import ThreadPoolExecutor
 
-    from optimiser.solvers.highs import solve_highs
+    from optimiser.solve.highs import solve_lp
 
     formulation = build_formulation(load_snapshot(ROOT / "instances" / "demo"))
     before = os.fstat(1)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda _: solve_highs(formulation, relax=True), range(48)))
+        list(pool.map(lambda _: solve_lp(formulation), range(48)))
     after = os.fstat(1)
     assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
 
@@ -117,18 +129,19 @@ def test_routes_agree_on_all_of_ics_with_pathway_1_mostly_pinned(tmp_path):
 def test_a_route_stopped_with_a_dearer_plan_gives_back_the_warm_start(monkeypatch, decompose):
     """Pyomo cannot hand HiGHS a start, and HiGHS stopped early returns its first plan (nobody
     placed but the pinned): the plan given back must still be the warm start, not that one."""
-    from optimiser import api
-    from optimiser.solvers.result import SolveResult, Status
+    from optimiser.solve import dispatch
+    from optimiser.solve.greedy import warm_start_plan
+    from optimiser.solve.result import SolveResult, Status
 
-    def first_plan_only(formulation, warm_start=None, **options):
+    def first_plan_only(formulation, options, cancel):
         x = formulation.lower.astype(float)  # the pinned placements only: feasible, and dear
         return SolveResult(Status.FEASIBLE, x, formulation.value(x), float("-inf"), "pyomo", 0.0, "Time limit reached")
 
-    monkeypatch.setitem(api.ROUTES, "pyomo", first_plan_only)
+    monkeypatch.setitem(dispatch.ROUTES, "pyomo", FakeRoute("pyomo", first_plan_only))
     folder = ROOT / "instances" / "demo"
     snapshot = load_snapshot(folder)
     formulation = build_formulation(snapshot)
-    warm = formulation.value(api.warm_start_plan(formulation))
+    warm = formulation.value(warm_start_plan(formulation))
     plan = allocate(snapshot, solver="pyomo", decompose=decompose, time_limit=60)
     assert plan.status == "feasible"
     assert plan.objective <= warm + 1e-9  # equal without decomposition; the bed parts by LP can do better
@@ -143,18 +156,18 @@ def test_a_route_stopped_before_its_root_lp_reports_at_least_the_lp_bound(monkey
     """HiGHS or CP-SAT stopped before its root LP is solved returns a finite but near-trivial
     bound (national at 30 s: 41 for a part whose LP optimum is 2,888): each part's bound is
     then at least its LP optimum, and still a true bound."""
-    from optimiser import api
-    from optimiser.solvers.highs import solve_highs
-    from optimiser.solvers.result import SolveResult, Status
+    from optimiser.solve import dispatch
+    from optimiser.solve.highs import solve_lp
+    from optimiser.solve.result import SolveResult, Status
 
-    def stopped_early(formulation, warm_start=None, **options):
-        x = np.round(warm_start)
+    def stopped_early(formulation, options, cancel):
+        x = np.round(options.warm_start)
         weak = formulation.constant + np.minimum(formulation.objective, 0).sum()  # every column at its best
         return SolveResult(Status.FEASIBLE, x, formulation.value(x), weak, solver, 0.0, "stopped at a limit")
 
-    monkeypatch.setitem(api.ROUTES, solver, stopped_early)
+    monkeypatch.setitem(dispatch.ROUTES, solver, FakeRoute(solver, stopped_early))
     snapshot = load_snapshot(ROOT / "instances" / "demo")
-    lp = solve_highs(build_formulation(snapshot), relax=True).objective
+    lp = solve_lp(build_formulation(snapshot)).objective
     plan = allocate(snapshot, solver=solver)  # no time limit, so no search after the route
     assert plan.status == "feasible"
     assert lp - 1e-6 <= plan.summary["bound"] <= plan.objective + 1e-9

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from helpers import append_rows, day, random_tiny_snapshot, write_snapshot
 
 from optimiser import load_snapshot
+from optimiser.analysis.value import COLUMNS, capacity_value
 from optimiser.cli import main
-from optimiser.value import COLUMNS, capacity_value
 
 
 def _with_unit(folder, target, row):
@@ -86,7 +86,7 @@ def test_value_command(tmp_path):
 def test_pathway_optima_add_up_to_the_whole(tmp_path, seed):
     """What lets values be computed per pathway: the pathways' optima sum to the whole optimum."""
     from optimiser import allocate
-    from optimiser.snapshot import restrict_to_pathway
+    from optimiser.data.snapshot import restrict_to_pathway
 
     folder = random_tiny_snapshot(tmp_path / "s", seed, patients=6, services=3, horizon=4)
     snapshot = load_snapshot(folder)

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from helpers import append_rows, day, random_tiny_snapshot, write_snapshot
 
 from optimiser import SnapshotError, load_snapshot
+from optimiser.analysis.whatif import AddCapacity, AddStock, Close, apply_changes, parse_change, whatif
 from optimiser.cli import main
-from optimiser.whatif import AddCapacity, AddStock, Close, apply_changes, parse_change, whatif
 
 
 def _one_bed(folder):

@@ -17,11 +17,11 @@ from click.testing import CliRunner
 from optimiser import build_formulation, load_snapshot
 from optimiser.api import allocate
 from optimiser.cli import main
-from optimiser.decompose import components
 from optimiser.generate import generate_snapshot
-from optimiser.greedy import greedy_plan
-from optimiser.solvers import decomposed
-from optimiser.solvers.lns import Search
+from optimiser.model.components import components
+from optimiser.solve.greedy import greedy_plan
+from optimiser.solve.options import PartsSettings, Tuning
+from optimiser.solve.search import Search
 
 ROOT = Path(__file__).resolve().parent.parent
 ICS = ROOT / "instances" / "ics"
@@ -67,13 +67,12 @@ def test_a_safety_time_limit_that_cuts_a_counted_search_short_is_reported(ics_pa
     assert search.clock_stopped and search.steps < 10_000
 
 
-def test_allocate_with_a_work_limit_gives_the_same_plan_twice(tmp_path, monkeypatch):
+def test_allocate_with_a_work_limit_gives_the_same_plan_twice(tmp_path):
     """Demo seed 4: its pathway-1 part is not closed at the root, so the counted search runs."""
-    monkeypatch.setattr(decomposed, "EXACT_NODES", 1)
     folder = tmp_path / "demo4"
     generate_snapshot(folder, size="demo", seed=4)
     snapshot = load_snapshot(folder)
-    options = dict(threads=2, time_limit=200, work_limit=16)
+    options = dict(threads=2, time_limit=200, work_limit=16, tuning=Tuning(parts=PartsSettings(exact_nodes=1)))
     first = allocate(snapshot, **options)
     with busy_machine():
         second = allocate(snapshot, **options)
@@ -101,16 +100,15 @@ def _shuffle_rows_and_columns(folder: Path, seed: int) -> None:
             csv.writer(handle, lineterminator="\n").writerows([row[::-1] for row in [header, *rows]])
 
 
-def test_the_plan_does_not_depend_on_the_order_of_rows_or_columns(tmp_path, monkeypatch):
+def test_the_plan_does_not_depend_on_the_order_of_rows_or_columns(tmp_path):
     """Same content in another order: the same plan, also where the counted search decides it."""
-    monkeypatch.setattr(decomposed, "EXACT_NODES", 1)
     folder = tmp_path / "demo4"
     generate_snapshot(folder, size="demo", seed=4)
     shuffled = tmp_path / "shuffled"
     shutil.copytree(folder, shuffled)
     _shuffle_rows_and_columns(shuffled, seed=1)
     assert (shuffled / "patients.csv").read_text() != (folder / "patients.csv").read_text()
-    options = dict(threads=2, time_limit=200, work_limit=16)
+    options = dict(threads=2, time_limit=200, work_limit=16, tuning=Tuning(parts=PartsSettings(exact_nodes=1)))
     first = allocate(load_snapshot(folder), **options)
     second = allocate(load_snapshot(shuffled), **options)
     assert first.summary["message"] == "work limit reached"

@@ -1,0 +1,260 @@
+"""Explain one patient's placement: the plan's choice, every alternative, and what binds.
+
+For patient p and every service s of p's pathway:
+
+- if rules 1-3 exclude s, which rule (a need s lacks, no coverage, too far);
+- otherwise, day by day, whether p could start at s on day d *with everyone
+  else's placements as the plan has them*: before e(p), no weekend
+  admissions, capacity (the least room from d on, after the others, is below
+  use(p): starting on d holds a place every later day), the admission limit,
+  or an item out at p's store; else there is room, at cost(p, s, d).
+
+An alternative with room that costs less than the plan's choice can only be
+blocked by another placement the optimum prefers (or the solve stopped early);
+alternatives that are blocked name the row that binds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from optimiser.analysis.reasons import room_left, unplaced_reasons
+from optimiser.constants import TOLERANCE
+from optimiser.model.costs import placement_cost
+from optimiser.model.eligibility import eligible_pairs, off_preference
+from optimiser.model.formulation import Formulation
+from optimiser.model.previous import columns_of
+from optimiser.model.rules import (
+    admits_on_day,
+    equipment_needs,
+    reach_table,
+    unmet_needs,
+    with_attributes,
+)
+
+
+@dataclass
+class ServiceOption:
+    """One service of the patient's pathway, as the plan leaves it for this patient."""
+
+    service_id: str
+    eligible: bool
+    excluded_by: str = ""  # why rules 1-3 exclude it
+    days: list[dict] = field(default_factory=list)  # date, status ("room" or what blocks), cost
+
+    @property
+    def best(self) -> dict | None:
+        """The cheapest day with room, if any."""
+        open_days = [day for day in self.days if day["status"] == "room"]
+        return min(open_days, key=lambda day: day["cost"]) if open_days else None
+
+
+@dataclass
+class Explanation:
+    patient_id: str
+    facts: dict
+    choice: dict | None  # service_id, date, cost; None if unplaced
+    reason: str  # why unplaced ("" if placed)
+    unplaced_cost: float
+    options: list[ServiceOption]
+
+    def to_dict(self) -> dict:
+        return {
+            "patient_id": self.patient_id,
+            "facts": self.facts,
+            "choice": self.choice,
+            "reason": self.reason,
+            "unplaced_cost": self.unplaced_cost,
+            "options": [
+                {"service_id": o.service_id, "eligible": o.eligible, "excluded_by": o.excluded_by, "days": o.days}
+                for o in self.options
+            ],
+        }
+
+    def to_text(self) -> str:
+        facts = self.facts
+        lines = [
+            f"Patient {self.patient_id}: pathway {facts['pathway']}, priority {facts['priority']}, "
+            f"ready {facts['ready_date']}, earliest start {facts['earliest_start']}, needs {facts['needs'] or 'none'}, "
+            f"uses {facts['use']:g} {facts['unit']}.",
+        ]
+        if self.choice is None:
+            lines.append(f"Plan: unplaced (cost {self.unplaced_cost:.2f}). {self.reason}")
+            reference = self.unplaced_cost
+        else:
+            choice = self.choice
+            lines.append(f"Plan: {choice['service_id']} from {choice['date']} (cost {choice['cost']:.2f}).")
+            if facts.get("pinned"):
+                lines.append("Pinned (pinned.csv): the plan must keep it; the alternatives are what would be open otherwise.")
+            reference = choice["cost"]
+        lines.append("Alternatives, with everyone else placed as planned:")
+        for option in self.options:
+            if not option.eligible:
+                lines.append(f"  {option.service_id}: not eligible: {option.excluded_by}")
+                continue
+            best = option.best
+            if best is None:
+                lines.append(f"  {option.service_id}: no room in the horizon")
+            elif self.choice is not None and (self.choice["service_id"], self.choice["date"]) == (
+                option.service_id,
+                best["date"],
+            ):
+                lines.append(f"  {option.service_id}: the plan's choice, the first day with room")
+            else:
+                delta = best["cost"] - reference
+                lines.append(f"  {option.service_id}: room from {best['date']} at cost {best['cost']:.2f} ({delta:+.2f} vs plan)")
+            for first, last, status in _blocked_spans(option, best):
+                span = first if first == last else f"{first} to {last}"
+                lines.append(f"      {span:<26} {status}")
+        return "\n".join(lines)
+
+
+def _blocked_spans(option: ServiceOption, best: dict | None) -> list[tuple[str, str, str]]:
+    """Runs of days before the best one (or all days) with the same blocking cause."""
+    spans: list[tuple[str, str, str]] = []
+    for day in option.days:
+        if best is not None and day["date"] >= best["date"]:
+            break
+        if spans and spans[-1][2] == day["status"]:
+            spans[-1] = (spans[-1][0], day["date"], day["status"])
+        else:
+            spans.append((day["date"], day["date"], day["status"]))
+    return spans
+
+
+def explain_patient(formulation: Formulation, x: np.ndarray, patient_id: str) -> Explanation:
+    """Explain one patient of a plan (x over ``formulation``'s variables)."""
+    snapshot = formulation.snapshot
+    patients, services = snapshot.patients, snapshot.services
+    matches = np.flatnonzero(patients["patient_id"].to_numpy() == patient_id)
+    if len(matches) == 0:
+        raise KeyError(patient_id)
+    p = int(matches[0])
+    variables = formulation.variables
+    chosen = x > 0.5
+    mine = chosen & (variables["patient"].to_numpy() == p)
+    others = chosen & ~mine
+    pathway = int(patients["pathway"].iat[p])
+    use = float(patients["use"].iat[p])
+    needs = [need for need in ("dementia", "nursing", "bariatric") if bool(patients[need].iat[p])]
+    if pathway == 1 and int(patients["carers"].iat[p]) == 2:
+        needs.append("double-handed")
+    facts = {
+        "pathway": pathway,
+        "priority": int(patients["priority"].iat[p]),
+        "ready_date": snapshot.date_of([int(patients["ready_day"].iat[p])])[0],
+        "earliest_start": snapshot.date_of([int(patients["earliest_day"].iat[p])])[0],
+        "needs": ", ".join(needs),
+        "equipment": list(patients["equipment"].iat[p]) if pathway == 1 else [],
+        "use": use,
+        "unit": "carer-hours a day" if pathway == 1 else "bed",
+        "pinned": bool(snapshot.pinned["patient_id"].eq(patient_id).any()),
+    }
+    choice, reason = None, ""
+    if mine.any():
+        row = variables[mine].iloc[0]
+        choice = {
+            "service_id": services["service_id"].iat[int(row["service"])],
+            "date": snapshot.date_of([int(row["day"])])[0],
+            "cost": float(row["cost"]),
+        }
+    else:
+        reasons = unplaced_reasons(formulation, x)
+        reason = reasons.loc[reasons["patient"] == p, "reason"].iat[0]
+
+    room = room_left(formulation, others)
+    pairs = eligible_pairs(snapshot)
+    pairs = pairs[pairs["patient"] == p]
+    needs = equipment_needs(snapshot)
+    needs = needs[needs["patient"] == p]
+    options = _excluded(snapshot, p, set(pairs["service"]))
+    for service, minutes in zip(pairs["service"], pairs["minutes"]):
+        options.append(_days_at(snapshot, p, int(service), float(minutes), room, needs))
+    options.sort(key=lambda option: (not option.eligible, option.service_id))
+    return Explanation(patient_id, facts, choice, reason, float(formulation.unplaced_cost[p]), options)
+
+
+def _days_at(snapshot, p: int, service: int, minutes: float, room: dict, needs: pd.DataFrame) -> ServiceOption:
+    """Day by day, whether p could start at the service given ``room`` (the others' placements);
+    ``needs`` are p's equipment needs."""
+    patients = snapshot.patients
+    horizon = snapshot.horizon
+    days = np.arange(horizon)
+    use = float(patients["use"].iat[p])
+    costs = placement_cost(
+        np.full(horizon, patients["priority"].iat[p]),
+        np.full(horizon, patients["ready_day"].iat[p]),
+        days,
+        np.full(horizon, minutes),
+        np.full(horizon, patients["pathway"].iat[p]),
+        off_preference(snapshot, np.full(horizon, p), np.full(horizon, service)),
+        snapshot.weights,
+    )
+    weekend_ok = admits_on_day(snapshot, np.full(horizon, service), days)
+    unit = "carer-hours a day" if patients["pathway"].iat[p] == 1 else "beds"
+    earliest = int(patients["earliest_day"].iat[p])
+    result = []
+    for d in days:
+        free = room["capacity_floor"][service, d]
+        if d < earliest:
+            status = "before the earliest start"
+        elif not weekend_ok[d]:
+            status = "no weekend admissions"
+        elif free < use - TOLERANCE:
+            status = f"capacity: {max(free, 0):g} {unit} free (the least from this day on), needs {use:g}"
+        elif room["admissions_left"][service, d] < 1 - TOLERANCE:
+            status = "admission limit reached"
+        else:
+            short = [
+                f"{item} out at store {store or '(none)'}"
+                for item, store, key in zip(needs["item"], needs["store"], needs["key"])
+                if key < 0 or room["stock_floor"][key, d] < 1 - TOLERANCE
+            ]
+            status = "equipment: " + ", ".join(short) if short else "room"
+        result.append({"date": snapshot.date_of([d])[0], "status": status, "cost": float(costs[d])})
+    return ServiceOption(snapshot.services["service_id"].iat[service], True, days=result)
+
+
+def _excluded(snapshot, p: int, eligible: set) -> list[ServiceOption]:
+    """Services of the patient's pathway that rules 1-3 exclude (those not in ``eligible``), with the rule."""
+    patients, services = snapshot.patients, snapshot.services
+    pathway = patients["pathway"].iat[p]
+    same = np.flatnonzero(services["pathway"].to_numpy() == pathway)
+    reach = reach_table(snapshot)
+    reach = reach[reach["locality"] == patients["locality"].iat[p]].set_index("service")["minutes"]
+    excluded = [s for s in same if s not in eligible]
+    if not excluded:
+        return []
+    pairs = with_attributes(snapshot, pd.DataFrame({"patient": np.full(len(excluded), p), "service": excluded}))
+    unmet = unmet_needs(pairs)
+    options = []
+    for i, s in enumerate(excluded):
+        why = [f"lacks {need.replace('_', '-')}" for need, mask in unmet.items() if mask[i]]
+        if s not in reach.index:
+            why.append("does not cover the locality" if pathway == 1 else "no travel time from the home locality")
+        elif reach[s] > patients["max_travel"].iat[p] + TOLERANCE:
+            why.append(f"{reach[s]:g} min away, over the {patients['max_travel'].iat[p]:g} min limit")
+        options.append(ServiceOption(services["service_id"].iat[s], False, "; ".join(why)))
+    return options
+
+
+def explain(snapshot, placements: pd.DataFrame, patient_id: str) -> Explanation:
+    """Explain ``patient_id`` in a plan given as placements (patient_id, service_id, start_date)."""
+    from optimiser.model.formulation import build_formulation
+    from optimiser.model.previous import placement_triples
+
+    triples = placement_triples(snapshot, placements)
+    if len(triples) != len(placements):
+        raise ValueError(
+            "the plan names patients, services or dates this snapshot does not have; was it made from another snapshot?"
+        )
+    formulation = build_formulation(snapshot, protect=triples)
+    columns = columns_of(formulation, triples)
+    if (columns < 0).any():
+        raise ValueError("the plan has placements this snapshot does not allow; was it made from another snapshot?")
+    x = np.zeros(formulation.num_variables)
+    x[columns] = 1.0
+    return explain_patient(formulation, x, patient_id)

@@ -1,0 +1,246 @@
+"""What-if runs: change a snapshot's capacity, solve base and variant, compare.
+
+A change is one of
+
+- ``AddCapacity(service_id, date, amount)``: ``amount`` more beds or
+  carer-hours free at the service from ``date`` on (a capacity.csv row);
+- ``Close(service_id)``: the service takes no new patients (its capacity
+  rows are dropped; a pinned placement there is an input error);
+- ``AddStock(store_id, item, date, quantity)``: units arriving at a store
+  (an equipment.csv row).
+
+``apply_changes`` returns a new snapshot, checked like a loaded one;
+``whatif`` solves both and ``compare`` lists what differs: placed patients,
+delayed bed-days, objective, and the patients whose placement changes.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from optimiser.analysis.allocate import allocate
+from optimiser.analysis.plan import Plan
+from optimiser.data.problems import ProblemList, SnapshotError
+from optimiser.data.snapshot import Snapshot
+from optimiser.model.validation import check_snapshot
+
+CHANGE_SOURCE = "what-if change"
+
+
+@dataclass(frozen=True)
+class AddCapacity:
+    service_id: str
+    date: dt.date
+    amount: float
+
+    def __str__(self) -> str:
+        return f"add {self.amount:g} capacity at {self.service_id} from {self.date.isoformat()}"
+
+
+@dataclass(frozen=True)
+class Close:
+    service_id: str
+
+    def __str__(self) -> str:
+        return f"close {self.service_id}"
+
+
+@dataclass(frozen=True)
+class AddStock:
+    store_id: str
+    item: str
+    date: dt.date
+    quantity: float
+
+    def __str__(self) -> str:
+        return f"add {self.quantity:g} {self.item} at store {self.store_id} from {self.date.isoformat()}"
+
+
+Change = AddCapacity | Close | AddStock
+
+
+def parse_change(option: str, text: str) -> Change:
+    """Parse a command-line change; ValueError says what is wrong and what to write."""
+    parts = text.split(":")
+    try:
+        if option == "add-capacity":
+            service, date, amount = _exactly(parts, 3, "SERVICE:DATE:AMOUNT")
+            return AddCapacity(service, dt.date.fromisoformat(date), _non_negative(amount))
+        if option == "close":
+            (service,) = _exactly(parts, 1, "SERVICE")
+            return Close(service)
+        if option == "add-stock":
+            store, item, date, quantity = _exactly(parts, 4, "STORE:ITEM:DATE:QTY")
+            return AddStock(store, item, dt.date.fromisoformat(date), _non_negative(quantity))
+    except ValueError as error:
+        raise ValueError(f"--{option} {text!r}: {error}") from None
+    raise ValueError(f"unknown change --{option}")
+
+
+def _exactly(parts: list[str], count: int, form: str) -> list[str]:
+    if len(parts) != count or any(part.strip() == "" for part in parts):
+        raise ValueError(f"write it as {form}")
+    return [part.strip() for part in parts]
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{text} is not a number >= 0")
+    return value
+
+
+def apply_changes(snapshot: Snapshot, changes: list[Change]) -> Snapshot:
+    """A new snapshot with the changes made; SnapshotError lists every change that cannot apply."""
+    problems = ProblemList()
+    services = set(snapshot.services["service_id"])
+    stores = set(snapshot.localities["equipment_store"]) - {""}
+    capacity = snapshot.capacity.copy()
+    equipment = snapshot.equipment.copy()
+    closing = []
+    for change in changes:
+        if isinstance(change, (AddCapacity, Close)) and change.service_id not in services:
+            problems.add(CHANGE_SOURCE, None, "service", change.service_id, "is not a service_id in services.csv")
+            continue
+        if isinstance(change, AddStock) and change.store_id not in stores:
+            problems.add(CHANGE_SOURCE, None, "store", change.store_id, "is not an equipment_store in localities.csv")
+            continue
+        if isinstance(change, AddCapacity):
+            row = {"line": 0, "service_id": change.service_id, "date": pd.Timestamp(change.date), "amount": change.amount}
+            capacity = pd.concat([capacity, pd.DataFrame([row])], ignore_index=True)
+        elif isinstance(change, AddStock):
+            row = {
+                "line": 0,
+                "store_id": change.store_id,
+                "item": change.item,
+                "date": pd.Timestamp(change.date),
+                "quantity": change.quantity,
+            }
+            equipment = pd.concat([equipment, pd.DataFrame([row])], ignore_index=True)
+        else:
+            closing.append(change.service_id)
+    capacity = capacity[~capacity["service_id"].isin(closing)].reset_index(drop=True)
+    pinned_there = snapshot.pinned[snapshot.pinned["service_id"].isin(closing)]
+    for line, service in zip(pinned_there["line"], pinned_there["service_id"]):
+        problems.add(
+            "pinned.csv", int(line), "service_id", service, "is pinned to a service the what-if closes; unpin it or keep it open"
+        )
+    if problems:
+        raise SnapshotError(problems)
+    changed = copy.copy(snapshot)
+    changed.patients = snapshot.patients.copy()
+    changed.services = snapshot.services.copy()
+    changed.capacity = capacity.astype({"date": snapshot.capacity["date"].dtype}) if len(capacity) else capacity
+    changed.equipment = equipment.astype({"date": snapshot.equipment["date"].dtype}) if len(equipment) else equipment
+    check_snapshot(changed, problems)
+    if problems:
+        raise SnapshotError(problems)
+    return changed
+
+
+@dataclass
+class Comparison:
+    """Base and variant plans side by side."""
+
+    changes: list[Change]
+    base: Plan
+    variant: Plan
+    figures: pd.DataFrame  # measure, base, variant, difference
+    moved: pd.DataFrame  # patient_id, base_service, base_date, variant_service, variant_date
+
+    def to_text(self) -> str:
+        lines = ["What-if: " + "; ".join(str(change) for change in self.changes), ""]
+        lines.append(f"{'':<22}{'base':>12}{'variant':>12}{'difference':>12}")
+        for row in self.figures.itertuples(index=False):
+            lines.append(f"{row.measure:<22}{row.base:>12,.6g}{row.variant:>12,.6g}{row.difference:>+12,.6g}")
+        statuses = f"base {self.base.status}, variant {self.variant.status}"
+        lines += ["", f"Solves: {statuses}."]
+        if "optimal" not in (self.base.status, self.variant.status) or self.base.status != self.variant.status:
+            gaps = [_gap_text(plan) for plan in (self.base, self.variant)]
+            lines.append(
+                f"A solve stopped at its limit (gaps: base {gaps[0]}, variant {gaps[1]}): the difference is not exact; "
+                "allow more time."
+            )
+        lines.append(f"Patients whose placement changes: {len(self.moved)}")
+        return "\n".join(lines)
+
+
+def _gap_text(plan: Plan) -> str:
+    gap = plan.summary.get("gap")
+    if (gap is None or not np.isfinite(gap)) and "keep" in plan.summary:
+        gap = plan.summary["keep"].get("penalised_gap")
+    return "n/a" if gap is None or not np.isfinite(gap) else f"{100 * gap:.2g}%"
+
+
+def delayed_bed_days(plan: Plan) -> float:
+    """Acute bed-days waited from today (or the ready day) to the start; unplaced counted to the horizon's end."""
+    return float(plan.summary["delayed_bed_days"])
+
+
+def compare(changes: list[Change], base: Plan, variant: Plan) -> Comparison:
+    measures = {
+        "placed": lambda plan: plan.summary["placed"],
+        "unplaced": lambda plan: plan.summary["unplaced"],
+        "delayed bed-days": delayed_bed_days,
+        "objective": lambda plan: plan.summary["objective"],
+    }
+    figures = pd.DataFrame(
+        [(name, float(get(base)), float(get(variant))) for name, get in measures.items()],
+        columns=["measure", "base", "variant"],
+    )
+    figures["difference"] = figures["variant"] - figures["base"]
+    return Comparison(changes, base, variant, figures, placement_changes(base, variant))
+
+
+def placement_changes(base: Plan, variant: Plan) -> pd.DataFrame:
+    """Patients placed differently (other service, other date, or placed in one plan only)."""
+    columns = ["patient_id", "service_id", "start_date"]
+    ids = base.formulation.snapshot.patients[["patient_id"]]
+    both = ids.merge(base.placements[columns], on="patient_id", how="left").merge(
+        variant.placements[columns], on="patient_id", how="left", suffixes=("_base", "_variant")
+    )
+    both = both.fillna("")
+    differs = (both["service_id_base"] != both["service_id_variant"]) | (both["start_date_base"] != both["start_date_variant"])
+    return (
+        both[differs]
+        .rename(
+            columns={
+                "service_id_base": "base_service",
+                "start_date_base": "base_date",
+                "service_id_variant": "variant_service",
+                "start_date_variant": "variant_date",
+            }
+        )
+        .reset_index(drop=True)
+    )
+
+
+def touched_pathways(snapshot: Snapshot, changes: list[Change]) -> set[int]:
+    """Pathways whose rows a change alters (equipment counts for pathway 1 only)."""
+    pathway_of = dict(zip(snapshot.services["service_id"], snapshot.services["pathway"]))
+    return {1 if isinstance(change, AddStock) else int(pathway_of[change.service_id]) for change in changes}
+
+
+def whatif(snapshot: Snapshot, changes: list[Change], **options) -> Comparison:
+    """Solve the snapshot as it is and with the changes; options go to ``allocate``
+    (a ``time_limit`` is for both solves: each gets half).
+
+    Pathways share no row, so on a pathway no change touches the base plan is
+    still optimal in the variant: the variant keeps it there (``keep`` with a
+    penalty of 1 per move, which costs nothing when the base was optimal), and
+    only the changed pathways' patients are listed as moving when they must.
+    """
+    variant_snapshot = apply_changes(snapshot, changes)
+    if options.get("time_limit") is not None:
+        options = {**options, "time_limit": options["time_limit"] / 2}
+    base = allocate(snapshot, **options)
+    touched = touched_pathways(snapshot, changes)
+    untouched = base.placements[~base.placements["pathway"].isin(touched)]
+    keep = untouched[["patient_id", "service_id", "start_date"]]
+    variant = allocate(variant_snapshot, keep=keep, disruption_penalty=1.0, **options)
+    return compare(changes, base, variant)

@@ -1,0 +1,176 @@
+"""A snapshot: today's discharge-ready patients and capacity (contract section 2).
+
+``read_snapshot(folder, problems)`` reads every file into typed tables;
+``optimiser.load_snapshot`` (``model/loading.py``) also checks them across
+files and against the placement rules.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimiser.data import schema
+from optimiser.data.problems import ProblemList
+from optimiser.data.reading import read_settings, read_table
+
+
+@dataclass
+class Snapshot:
+    """Typed tables of one snapshot.
+
+    Rows are in id order (:func:`sort_by_ids`), whatever the order of the
+    files, so that the plan depends on the snapshot's content only; ``line``
+    keeps each row's file line. The model refers to patients and services
+    by their position (``patient`` / ``service`` index) in these tables.
+    Derived patient columns (added by :func:`prepare`): ``ready_day`` (r),
+    ``earliest_day`` (e(p)), ``use`` (care_hours x carers on pathway 1, else
+    1), ``max_travel`` and ``store`` (the locality's equipment store, or "").
+    """
+
+    settings: schema.Settings
+    patients: pd.DataFrame
+    services: pd.DataFrame
+    capacity: pd.DataFrame
+    localities: pd.DataFrame
+    coverage: pd.DataFrame
+    travel: pd.DataFrame
+    equipment: pd.DataFrame
+    pinned: pd.DataFrame
+    source: Path | None = None
+
+    @property
+    def snapshot_date(self) -> dt.date:
+        return self.settings.snapshot_date
+
+    @property
+    def horizon(self) -> int:
+        return self.settings.horizon_days
+
+    @property
+    def weights(self) -> schema.Weights:
+        return self.settings.weights
+
+    def day_of(self, dates: pd.Series) -> np.ndarray:
+        """Day index of each date: (date - snapshot_date).days (float, NaN where no date)."""
+        origin = pd.Timestamp(self.snapshot_date)
+        return ((pd.to_datetime(dates) - origin) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+
+    def date_of(self, days) -> pd.Series:
+        """ISO date string of each day index."""
+        origin = pd.Timestamp(self.snapshot_date)
+        return (origin + pd.to_timedelta(np.asarray(days), unit="D")).strftime("%Y-%m-%d")
+
+    def weekday_of_day(self) -> np.ndarray:
+        """Weekday (Monday = 0) of each day of the horizon."""
+        return (self.snapshot_date.weekday() + np.arange(self.horizon)) % 7
+
+    def summary(self) -> dict:
+        """What was loaded: counts by pathway, localities, stores, horizon."""
+        patients = self.patients
+        capacity = self.capacity.merge(self.services[["service_id", "pathway"]], on="service_id")
+        capacity = capacity[self.day_of(capacity["date"]) < self.horizon]
+        by_pathway = {}
+        for pathway in (1, 2, 3):
+            by_pathway[pathway] = {
+                "patients": int((patients["pathway"] == pathway).sum()),
+                "services": int((self.services["pathway"] == pathway).sum()),
+                "capacity": float(capacity.loc[capacity["pathway"] == pathway, "amount"].sum()),
+            }
+        stores = sorted(set(self.localities["equipment_store"]) - {""})
+        return {
+            "snapshot_date": self.snapshot_date.isoformat(),
+            "horizon_days": self.horizon,
+            "patients": len(patients),
+            "services": len(self.services),
+            "localities": len(self.localities),
+            "equipment_stores": len(stores),
+            "pinned": len(self.pinned),
+            "by_pathway": by_pathway,
+        }
+
+
+def read_snapshot(folder: str | Path, problems: ProblemList) -> Snapshot | None:
+    """Read every file of a snapshot folder into typed tables, adding each problem found;
+    None when a file or the settings cannot be read. Cross-file checks come after
+    (``optimiser.model.loading.load_snapshot``)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        problems.add(str(folder), None, None, None, "is not a folder; give the snapshot folder")
+        return None
+    settings = read_settings(folder, problems)
+    tables = {table.file: read_table(folder, table, problems) for table in schema.TABLES}
+    if settings is None or any(frame is None for frame in tables.values()):
+        return None
+    return Snapshot(
+        settings=settings,
+        patients=tables["patients.csv"],
+        services=tables["services.csv"],
+        capacity=tables["capacity.csv"],
+        localities=tables["localities.csv"],
+        coverage=tables["coverage.csv"],
+        travel=tables["travel.csv"],
+        equipment=tables["equipment.csv"],
+        pinned=tables["pinned.csv"],
+        source=folder,
+    )
+
+
+def sort_by_ids(snapshot: Snapshot) -> None:
+    """Put every table in id order (in place): its key, else all its columns.
+
+    Ties between equally good plans are broken by row position, so without
+    this a snapshot exported in another row order could give another of the
+    optimal plans. The sort is stable, so rows equal in every contract column
+    keep their file order.
+    """
+    for table in schema.TABLES:
+        name = table.file.removesuffix(".csv")
+        frame = getattr(snapshot, name)
+        by = list(table.key or table.names)
+        setattr(snapshot, name, frame.sort_values(by, kind="stable").reset_index(drop=True))
+
+
+def prepare(snapshot: Snapshot) -> None:
+    """Add the derived patient columns the model and checks use (in place)."""
+    patients = snapshot.patients
+    weights = snapshot.weights
+    ready = snapshot.day_of(patients["ready_date"])
+    earliest = snapshot.day_of(patients["earliest_date"])
+    patients["ready_day"] = ready.astype(np.int64)
+    patients["earliest_day"] = np.fmax(np.fmax(ready, np.nan_to_num(earliest, nan=0.0)), 0.0).astype(np.int64)
+    pathway_one = (patients["pathway"] == 1).to_numpy()
+    care = np.nan_to_num(patients["care_hours"].to_numpy(dtype=float), nan=0.0)
+    carers = patients["carers"].to_numpy(dtype=float)
+    patients["use"] = np.where(pathway_one, care * carers, 1.0)
+    patients["max_travel"] = patients["max_travel_minutes"].fillna(weights.max_travel_minutes).astype(float)
+    store_of = dict(zip(snapshot.localities["locality_id"], snapshot.localities["equipment_store"]))
+    patients["store"] = patients["locality"].map(store_of).fillna("")
+    for column in ("pathway", "priority", "carers"):
+        patients[column] = patients[column].astype(np.int64)
+    snapshot.services["pathway"] = snapshot.services["pathway"].astype(np.int64)
+
+
+def restrict_to_pathway(snapshot: Snapshot, pathway: int) -> Snapshot:
+    """The snapshot's patients and services of one pathway (a prepared snapshot, not re-validated).
+
+    Exact for that pathway: pathways share no constraint (rules 1 and 5-7;
+    equipment counts for pathway 1 only), so the optimum of the whole is the
+    sum of the pathways' optima. A preferred service of another pathway keeps
+    its meaning (the preference penalty always applies).
+    """
+    patients = snapshot.patients[snapshot.patients["pathway"] == pathway].reset_index(drop=True)
+    services = snapshot.services[snapshot.services["pathway"] == pathway].reset_index(drop=True)
+    kept = set(services["service_id"])
+    restricted = copy.copy(snapshot)
+    restricted.patients = patients
+    restricted.services = services
+    restricted.capacity = snapshot.capacity[snapshot.capacity["service_id"].isin(kept)].reset_index(drop=True)
+    restricted.coverage = snapshot.coverage[snapshot.coverage["service_id"].isin(kept)].reset_index(drop=True)
+    restricted.pinned = snapshot.pinned[snapshot.pinned["patient_id"].isin(set(patients["patient_id"]))].reset_index(drop=True)
+    return restricted

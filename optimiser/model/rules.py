@@ -1,0 +1,179 @@
+"""The placement rules of contract section 3, as vectorised predicates and tables.
+
+Used both to enumerate eligible (patient, service, day) triples and to check
+pinned rows, so that each rule is written once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from optimiser.data.schema import NEEDS
+from optimiser.data.snapshot import Snapshot
+
+SATURDAY, SUNDAY = 5, 6
+
+
+def reach_table(snapshot: Snapshot) -> pd.DataFrame:
+    """Every (home locality, service) pair a patient could reach, with minutes (rule 3).
+
+    Pathway 1: the service covers the locality (coverage.csv; a service with
+    no rows covers its own locality); minutes are 0 and cost nothing.
+    Pathways 2, 3: travel(locality, locality(s)) exists; same locality is 0
+    minutes unless travel.csv says otherwise. The max-travel test is the
+    patient's, applied later.
+    """
+    services = snapshot.services
+    service_index = pd.Series(np.arange(len(services)), index=services["service_id"])
+
+    home = services[services["pathway"] == 1]
+    coverage = snapshot.coverage[["service_id", "locality"]].drop_duplicates()
+    uncovered = home[~home["service_id"].isin(coverage["service_id"])][["service_id", "locality"]]
+    home_reach = pd.concat([coverage, uncovered], ignore_index=True)
+    home_reach = pd.DataFrame(
+        {
+            "locality": home_reach["locality"].to_numpy(),
+            "service": service_index.loc[home_reach["service_id"]].to_numpy(),
+            "minutes": 0.0,
+        }
+    )
+
+    travel = snapshot.travel[["from_locality", "to_locality", "minutes"]]
+    localities = snapshot.localities["locality_id"]
+    same = pd.DataFrame({"from_locality": localities, "to_locality": localities, "minutes": 0.0})
+    travel = pd.concat([travel, same], ignore_index=True).drop_duplicates(["from_locality", "to_locality"], keep="first")
+    beds = services[services["pathway"] != 1]
+    beds = pd.DataFrame({"to_locality": beds["locality"].to_numpy(), "service": service_index.loc[beds["service_id"]].to_numpy()})
+    bed_reach = travel.merge(beds, on="to_locality")
+    bed_reach = pd.DataFrame(
+        {"locality": bed_reach["from_locality"], "service": bed_reach["service"], "minutes": bed_reach["minutes"].astype(float)}
+    )
+    reach = pd.concat([home_reach, bed_reach], ignore_index=True)
+    return reach.sort_values(["locality", "service"], kind="stable").reset_index(drop=True)
+
+
+def with_attributes(snapshot: Snapshot, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Add the patient (``p_``) and service (``s_``) attributes the rules read to pairs
+    of integer ``patient`` and ``service`` indices."""
+    patients = snapshot.patients
+    services = snapshot.services
+    p = pairs["patient"].to_numpy()
+    s = pairs["service"].to_numpy()
+    out = pairs.copy()
+    out["p_pathway"] = patients["pathway"].to_numpy()[p]
+    out["s_pathway"] = services["pathway"].to_numpy()[s]
+    out["p_carers"] = patients["carers"].to_numpy()[p]
+    out["s_double_handed"] = services["double_handed"].to_numpy()[s]
+    for need in NEEDS:
+        out[f"p_{need}"] = patients[need].to_numpy()[p]
+        out[f"s_{need}"] = services[need].to_numpy()[s]
+    return out
+
+
+def pathway_matches(pairs: pd.DataFrame) -> np.ndarray:
+    """Rule 1: pathway(s) == pathway(p)."""
+    return (pairs["p_pathway"] == pairs["s_pathway"]).to_numpy()
+
+
+def unmet_needs(pairs: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Rule 2, need by need: True where the patient has the need and the service lacks it.
+
+    Keys: dementia, nursing, bariatric, double_handed (carers == 2 on pathway 1).
+    """
+    unmet = {need: (pairs[f"p_{need}"] & ~pairs[f"s_{need}"]).to_numpy() for need in NEEDS}
+    unmet["double_handed"] = ((pairs["p_pathway"] == 1) & (pairs["p_carers"] == 2) & ~pairs["s_double_handed"]).to_numpy()
+    return unmet
+
+
+def needs_met(pairs: pd.DataFrame) -> np.ndarray:
+    """Rule 2: every need of the patient is met by the service."""
+    met = np.ones(len(pairs), dtype=bool)
+    for unmet in unmet_needs(pairs).values():
+        met &= ~unmet
+    return met
+
+
+def admits_on_day(snapshot: Snapshot, service: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Rule 4 (weekends): False where day is a Saturday or Sunday and the service takes no weekend admissions."""
+    weekday = (snapshot.snapshot_date.weekday() + np.asarray(day)) % 7
+    weekend = (weekday == SATURDAY) | (weekday == SUNDAY)
+    return ~weekend | snapshot.services["weekend_admissions"].to_numpy()[service]
+
+
+def cumulative_capacity(snapshot: Snapshot) -> np.ndarray:
+    """Cap[s, d]: capacity amounts of service s with day <= d (rule 5), shape (services, D).
+
+    A date before the snapshot counts on day 0; a date past the horizon is ignored.
+    """
+    horizon = snapshot.horizon
+    arrivals = np.zeros((len(snapshot.services), horizon))
+    capacity = snapshot.capacity
+    if len(capacity):
+        service_index = pd.Series(np.arange(len(snapshot.services)), index=snapshot.services["service_id"])
+        days = np.maximum(snapshot.day_of(capacity["date"]), 0).astype(np.int64)
+        inside = days < horizon
+        rows = service_index.loc[capacity["service_id"]].to_numpy()[inside]
+        np.add.at(arrivals, (rows, days[inside]), capacity["amount"].to_numpy(dtype=float)[inside])
+    return np.cumsum(arrivals, axis=1)
+
+
+def cumulative_stock(snapshot: Snapshot) -> tuple[pd.DataFrame, np.ndarray]:
+    """Stock[k, d]: units of (store, item) key k arrived by day d (rule 7).
+
+    Returns the keys (columns ``store``, ``item``, sorted) and the array, shape (keys, D).
+    """
+    horizon = snapshot.horizon
+    equipment = snapshot.equipment
+    keys = (
+        equipment[["store_id", "item"]]
+        .drop_duplicates()
+        .sort_values(["store_id", "item"])
+        .rename(columns={"store_id": "store"})
+        .reset_index(drop=True)
+    )
+    arrivals = np.zeros((len(keys), horizon))
+    if len(keys):
+        key_index = pd.Series(np.arange(len(keys)), index=pd.MultiIndex.from_frame(keys))
+        days = np.maximum(snapshot.day_of(equipment["date"]), 0).astype(np.int64)
+        inside = days < horizon
+        rows = key_index.loc[pd.MultiIndex.from_frame(equipment[["store_id", "item"]])].to_numpy()[inside]
+        np.add.at(arrivals, (rows, days[inside]), equipment["quantity"].to_numpy(dtype=float)[inside])
+    return keys, np.cumsum(arrivals, axis=1)
+
+
+def equipment_needs(snapshot: Snapshot) -> pd.DataFrame:
+    """One row per (pathway-1 patient, item needed): ``patient``, ``store``, ``item``, ``key``.
+
+    ``key`` indexes :func:`cumulative_stock`'s keys, or is -1 where the
+    locality has no store or the store never stocks the item.
+    """
+    patients = snapshot.patients
+    needs = pd.DataFrame({"patient": np.arange(len(patients)), "item": patients["equipment"], "store": patients["store"]})
+    needs = needs[(patients["pathway"] == 1).to_numpy()].explode("item").dropna(subset=["item"])
+    needs = needs.drop_duplicates(["patient", "item"]).reset_index(drop=True)
+    keys, _ = cumulative_stock(snapshot)
+    keyed = needs.merge(keys.assign(key=np.arange(len(keys))), on=["store", "item"], how="left")
+    keyed["key"] = keyed["key"].fillna(-1).astype(np.int64)
+    keyed["patient"] = keyed["patient"].astype(np.int64)
+    return keyed[["patient", "store", "item", "key"]]
+
+
+def breakpoint_days(arrivals_cumulative: np.ndarray) -> np.ndarray:
+    """Boolean mask (rows, D): the days on which a cumulative row must be written.
+
+    Cap(d) only grows; if Cap(d) == Cap(d+1), the row at d is implied by the
+    row at d+1 (usage is non-negative and cumulative). So rows are needed only
+    on the last day D-1 and on each day just before new capacity arrives.
+    """
+    if arrivals_cumulative.shape[1] == 0:
+        return np.zeros_like(arrivals_cumulative, dtype=bool)
+    grows_next = np.zeros_like(arrivals_cumulative, dtype=bool)
+    grows_next[:, :-1] = arrivals_cumulative[:, 1:] > arrivals_cumulative[:, :-1]
+    grows_next[:, -1] = True
+    return grows_next
+
+
+def suffix_min(values: np.ndarray) -> np.ndarray:
+    """min over d' >= d along the last axis: the least slack from day d on."""
+    return np.minimum.accumulate(values[..., ::-1], axis=-1)[..., ::-1]

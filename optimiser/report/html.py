@@ -1,0 +1,311 @@
+"""One self-contained HTML report of a plan: no scripts, fonts or styles from the network.
+
+Sections: headline figures; a Sankey diagram site -> pathway -> service
+(unplaced patients flow to "waiting"); capacity used and free per service
+over the horizon; the distribution of waits; the unplaced patients with
+reasons; the top capacity values when ``capacity_value.csv`` is in the plan
+folder. Charts are inline SVG drawn here, so the file opens offline.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimiser.constants import BED_DAY_COST
+from optimiser.data.files import write_atomic
+from optimiser.data.snapshot import Snapshot
+from optimiser.model.rules import cumulative_capacity
+
+PATHWAY_COLOURS = {1: "#1b7837", 2: "#2166ac", 3: "#762a83"}
+SANKEY_SERVICES = 6  # per pathway; the rest are one "other services" node
+CAPACITY_SERVICES = 40  # the fullest services are charted
+WAITING = "#b2182b"
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Arial, sans-serif; margin: 2rem auto; max-width: 1100px;
+       color: #222; padding: 0 1rem; }
+h1 { font-size: 1.6rem; margin-bottom: 0.2rem; } h2 { font-size: 1.2rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
+.muted { color: #666; }
+.tiles { display: flex; flex-wrap: wrap; gap: 0.8rem; margin: 1rem 0; }
+.tile { border: 1px solid #ddd; border-radius: 6px; padding: 0.6rem 0.9rem; min-width: 9rem; }
+.tile b { display: block; font-size: 1.4rem; }
+table { border-collapse: collapse; font-size: 0.9rem; }
+th, td { border-bottom: 1px solid #eee; padding: 0.25rem 0.6rem; text-align: left; vertical-align: top; }
+th { background: #f6f6f6; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+svg text { font-size: 11px; fill: #222; }
+"""
+
+
+def load_report_data(plan_dir: Path, snapshot: Snapshot) -> dict:
+    """The plan folder's files joined to the snapshot's tables."""
+    plan_dir = Path(plan_dir)
+    summary = json.loads((plan_dir / "summary.json").read_text())
+    plan = pd.read_csv(plan_dir / "plan.csv", dtype={"patient_id": str, "service_id": str, "start_date": str})
+    unplaced = pd.read_csv(plan_dir / "unplaced.csv", dtype=str, keep_default_na=False)
+    patients = snapshot.patients[["patient_id", "site", "pathway"]]
+    plan = plan.merge(patients, on="patient_id", how="left")
+    unplaced = unplaced.merge(patients, on="patient_id", how="left")
+    values_path = plan_dir / "capacity_value.csv"
+    values = pd.read_csv(values_path, dtype={"service_id": str, "store_id": str, "item": str}) if values_path.exists() else None
+    return {"summary": summary, "plan": plan, "unplaced": unplaced, "values": values, "snapshot": snapshot}
+
+
+def write_report(plan_dir: Path, snapshot: Snapshot, out: Path | None = None, bed_day_cost: float = BED_DAY_COST) -> Path:
+    """Write the report (default PLAN_DIR/report.html) atomically; returns its path."""
+    out = Path(out) if out is not None else Path(plan_dir) / "report.html"
+    write_atomic(out, render_report(load_report_data(plan_dir, snapshot), bed_day_cost))
+    return out
+
+
+def render_report(data: dict, bed_day_cost: float = BED_DAY_COST) -> str:
+    summary, plan, unplaced, snapshot = data["summary"], data["plan"], data["unplaced"], data["snapshot"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Discharge plan {html.escape(str(summary.get('snapshot_date', '')))}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>Discharge placement plan, {html.escape(str(summary.get('snapshot_date', '')))}</h1>",
+        f'<p class="muted">Horizon {summary.get("horizon_days")} days; solver {html.escape(str(summary.get("solver")))}, '
+        f"status {html.escape(str(summary.get('status')))}. Synthetic data only.</p>",
+        _headline(summary, bed_day_cost),
+        "<h2>Where patients go</h2>",
+        '<p class="muted">Hospital site &rarr; pathway &rarr; service; unplaced patients flow to &ldquo;waiting&rdquo;.</p>',
+        sankey_svg(plan, unplaced),
+        "<h2>Capacity used and free over the horizon</h2>",
+        '<p class="muted">Per service and day: the dark part is capacity held by placements started by that day, '
+        "the light part is free (beds, or carer-hours a day on pathway 1). "
+        f"The {min(CAPACITY_SERVICES, len(snapshot.services))} fullest of {len(snapshot.services)} services.</p>",
+        capacity_svg(snapshot, plan),
+        "<h2>Waits</h2>",
+        '<p class="muted">Total wait at start (days from ready date to start), placed patients, by pathway.</p>',
+        wait_histogram_svg(plan),
+        "<h2>Unplaced patients</h2>",
+        _unplaced_table(unplaced),
+    ]
+    if data.get("values") is not None and len(data["values"]):
+        parts += ["<h2>What extra capacity is worth</h2>", _values_section(data["values"])]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _headline(summary: dict, bed_day_cost: float) -> str:
+    gap = summary.get("gap")
+    bed_days = summary.get("delayed_bed_days")
+    tiles = [
+        ("Placed", f"{summary.get('placed')} of {summary.get('patients')}"),
+        ("Unplaced", f"{summary.get('unplaced')}"),
+        ("Mean wait at start", "-" if summary.get("mean_wait_days") is None else f"{summary['mean_wait_days']:.1f} days"),
+        ("Delayed bed-days", "-" if bed_days is None else f"{bed_days:,.0f}"),
+        ("Their cost", "-" if bed_days is None else f"£{bed_days * bed_day_cost:,.0f}"),
+        ("Objective", f"{summary.get('objective', 0):,.2f}"),
+        ("Gap to bound", "n/a" if gap is None else f"{100 * gap:.3g}%"),
+    ]
+    cells = "".join(f'<div class="tile">{html.escape(label)}<b>{html.escape(value)}</b></div>' for label, value in tiles)
+    return f'<div class="tiles">{cells}</div>'
+
+
+def sankey_svg(plan: pd.DataFrame, unplaced: pd.DataFrame, width: int = 1000, height: int = 460) -> str:
+    """Three columns of nodes (site, pathway, service or waiting), bands as wide as the patient counts."""
+    placed = plan.assign(target=plan["service_id"])
+    busiest = placed.groupby(["pathway", "target"]).size().reset_index(name="n")
+    busiest = (
+        busiest.sort_values(["pathway", "n", "target"], ascending=[True, False, True]).groupby("pathway").head(SANKEY_SERVICES)
+    )
+    shown = set(busiest["target"])
+    others = ~placed["target"].isin(shown)
+    placed.loc[others, "target"] = "other pathway-" + placed.loc[others, "pathway"].astype(str) + " services"
+    waiting = unplaced.assign(target="waiting (pathway " + unplaced["pathway"].astype(str) + ")")
+    flows = pd.concat([placed[["site", "pathway", "target"]], waiting[["site", "pathway", "target"]]], ignore_index=True)
+    if flows.empty:
+        return '<p class="muted">No patients.</p>'
+    flows["pathway_label"] = "pathway " + flows["pathway"].astype(str)
+    pathway_of = dict(zip(flows["target"], flows["pathway"]))
+    first = flows.groupby(["site", "pathway_label"]).size().reset_index(name="n")
+    second = flows.groupby(["pathway_label", "target"]).size().reset_index(name="n")
+    columns = [
+        sorted(flows["site"].unique()),
+        sorted(flows["pathway_label"].unique()),
+        sorted(flows["target"].unique(), key=lambda t: (pathway_of[t], t.startswith("waiting"), t.startswith("other"), t)),
+    ]
+    total = len(flows)
+    gap = 6
+    node_width = 14
+    x_of = [150, width // 2 - node_width // 2, width - 230]
+    positions = {}
+    for column, names in enumerate(columns):
+        sizes = (
+            flows["site"].value_counts()
+            if column == 0
+            else flows["pathway_label"].value_counts()
+            if column == 1
+            else flows["target"].value_counts()
+        )
+        usable = height - 20 - gap * (len(names) - 1)
+        y = 10.0
+        for name in names:
+            size = usable * sizes[name] / total
+            positions[(column, name)] = [y, size, y, y]  # top, height, next out, next in
+            y += size + gap
+    parts = [f'<svg role="img" aria-label="Sankey diagram" viewBox="0 0 {width} {height}" width="100%">']
+    for column, links in ((0, first), (1, second)):
+        for source, target, n in links.itertuples(index=False):
+            a = positions[(column, source)]
+            b = positions[(column + 1, target)]
+            thickness = (height - 20 - gap * (len(columns[column]) - 1)) * n / total
+            y0 = a[2] + thickness / 2
+            y1 = b[3] + thickness / 2
+            a[2] += thickness
+            b[3] += thickness
+            x0, x1 = x_of[column] + node_width, x_of[column + 1]
+            middle = (x0 + x1) / 2
+            pathway = int(pathway_of[target]) if column == 1 else int(str(target).split()[-1])
+            colour = WAITING if str(target).startswith("waiting") else PATHWAY_COLOURS.get(pathway, "#888")
+            parts.append(
+                f'<path d="M{x0},{y0:.1f} C{middle},{y0:.1f} {middle},{y1:.1f} {x1},{y1:.1f}" fill="none" '
+                f'stroke="{colour}" stroke-opacity="0.35" stroke-width="{max(thickness, 1):.1f}">'
+                f"<title>{html.escape(str(source))} → {html.escape(str(target))}: {n}</title></path>"
+            )
+    for (column, name), (top, size, _, _) in positions.items():
+        x = x_of[column]
+        parts.append(f'<rect x="{x}" y="{top:.1f}" width="{node_width}" height="{max(size, 1):.1f}" fill="#444"/>')
+        count = int(
+            (flows["site"] == name).sum()
+            if column == 0
+            else (flows["pathway_label"] == name).sum()
+            if column == 1
+            else (flows["target"] == name).sum()
+        )
+        label = f"{html.escape(str(name))} ({count})"
+        if column == 0:
+            parts.append(f'<text x="{x - 6}" y="{top + size / 2 + 4:.1f}" text-anchor="end">{label}</text>')
+        else:
+            parts.append(f'<text x="{x + node_width + 6}" y="{top + size / 2 + 4:.1f}">{label}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def capacity_svg(snapshot: Snapshot, plan: pd.DataFrame, cell: int = 26, row_height: int = 30) -> str:
+    """Per service a row of daily bars: capacity arrived by the day (light), held by placements (dark)."""
+    services = snapshot.services
+    horizon = snapshot.horizon
+    capacity = cumulative_capacity(snapshot)
+    index = pd.Series(np.arange(len(services)), index=services["service_id"])
+    used = np.zeros_like(capacity)
+    if len(plan):
+        s = index[plan["service_id"]].to_numpy()
+        d = snapshot.day_of(plan["start_date"]).astype(np.int64)
+        use = snapshot.patients.set_index("patient_id").loc[plan["patient_id"], "use"].to_numpy()
+        np.add.at(used, (s, d), use)
+    held = np.cumsum(used, axis=1)
+    share = np.where(capacity[:, -1] > 0, held[:, -1] / np.maximum(capacity[:, -1], 1e-9), 0.0)
+    fullest = np.lexsort((services["service_id"].to_numpy(), -capacity[:, -1], -np.round(share, 6)))[:CAPACITY_SERVICES]
+    order = fullest[np.lexsort((services["service_id"].to_numpy()[fullest], services["pathway"].to_numpy()[fullest]))]
+    label_width = 170
+    width = label_width + cell * horizon + 190
+    height = 30 + row_height * len(order)
+    dates = snapshot.date_of(np.arange(horizon))
+    parts = [f'<svg role="img" aria-label="Capacity used and free" viewBox="0 0 {width} {height}" width="100%">']
+    for d in range(horizon):
+        parts.append(f'<text x="{label_width + d * cell + cell / 2}" y="14" text-anchor="middle">{dates[d][8:]}</text>')
+    for row, s in enumerate(order):
+        y = 22 + row * row_height
+        top = max(capacity[s].max(), held[s].max(), 1e-9)
+        pathway = int(services["pathway"].iat[s])
+        colour = PATHWAY_COLOURS.get(pathway, "#888")
+        name = html.escape(str(services["service_id"].iat[s]))
+        parts.append(f'<text x="{label_width - 8}" y="{y + row_height / 2 + 2}" text-anchor="end">{name} (P{pathway})</text>')
+        for d in range(horizon):
+            x = label_width + d * cell + 2
+            h_cap = (row_height - 6) * capacity[s, d] / top
+            h_used = (row_height - 6) * min(held[s, d], capacity[s, d]) / top
+            base = y + row_height - 4
+            tip = f"{name} {dates[d]}: {held[s, d]:g} held of {capacity[s, d]:g}"
+            parts.append(
+                f'<g><title>{tip}</title><rect x="{x}" y="{base - h_cap:.1f}" width="{cell - 4}" height="{h_cap:.1f}" '
+                f'fill="{colour}" fill-opacity="0.18"/><rect x="{x}" y="{base - h_used:.1f}" width="{cell - 4}" '
+                f'height="{h_used:.1f}" fill="{colour}"/></g>'
+            )
+        free = capacity[s, -1] - held[s, -1]
+        parts.append(
+            f'<text x="{label_width + horizon * cell + 8}" y="{y + row_height / 2 + 2}">{held[s, -1]:g} held, {free:g} free</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def wait_histogram_svg(plan: pd.DataFrame, width: int = 700, height: int = 240) -> str:
+    """Counts of placed patients by total wait at start, stacked by pathway."""
+    if plan.empty:
+        return '<p class="muted">Nobody placed.</p>'
+    waits = plan["wait_days"].astype(int)
+    low, high = int(waits.min()), int(waits.max())
+    bins = np.arange(low, high + 1)
+    counts = {p: np.array([((waits == b) & (plan["pathway"] == p)).sum() for b in bins]) for p in (1, 2, 3)}
+    tallest = max(sum(counts[p] for p in counts).max(), 1)
+    left, bottom = 40, height - 30
+    bar = (width - left - 10) / len(bins)
+    parts = [f'<svg role="img" aria-label="Distribution of waits" viewBox="0 0 {width} {height}" width="100%">']
+    parts.append(f'<text x="{left - 6}" y="14" text-anchor="end">{tallest}</text>')
+    parts.append(f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#999"/>')
+    for i, b in enumerate(bins):
+        y = bottom
+        for pathway in (1, 2, 3):
+            n = int(counts[pathway][i])
+            if n == 0:
+                continue
+            h = (bottom - 20) * n / tallest
+            y -= h
+            parts.append(
+                f'<rect x="{left + i * bar + 1:.1f}" y="{y:.1f}" width="{max(bar - 2, 1):.1f}" height="{h:.1f}" '
+                f'fill="{PATHWAY_COLOURS[pathway]}"><title>wait {b} days, pathway {pathway}: {n}</title></rect>'
+            )
+        if len(bins) <= 40 or i % 5 == 0:
+            parts.append(f'<text x="{left + (i + 0.5) * bar:.1f}" y="{bottom + 14}" text-anchor="middle">{b}</text>')
+    parts.append(f'<text x="{(left + width) / 2}" y="{height - 2}" text-anchor="middle">days waited at start</text>')
+    legend = "".join(
+        f'<rect x="{width - 250 + 80 * k}" y="4" width="10" height="10" fill="{PATHWAY_COLOURS[p]}"/>'
+        f'<text x="{width - 236 + 80 * k}" y="13">pathway {p}</text>'
+        for k, p in enumerate((1, 2, 3))
+    )
+    parts.append(legend + "</svg>")
+    return "".join(parts)
+
+
+def _unplaced_table(unplaced: pd.DataFrame) -> str:
+    if unplaced.empty:
+        return "<p>Everyone is placed.</p>"
+    rows = "".join(
+        f"<tr><td>{html.escape(str(row.patient_id))}</td><td>{html.escape(str(row.pathway))}</td>"
+        f"<td>{html.escape(str(row.reason))}</td></tr>"
+        for row in unplaced.itertuples(index=False)
+    )
+    return f"<table><thead><tr><th>patient</th><th>pathway</th><th>reason</th></tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _values_section(values: pd.DataFrame, top: int = 10) -> str:
+    values = values.sort_values("objective_saved", ascending=False).head(top)
+    what = np.where(
+        values["kind"] == "service",
+        values["service_id"].fillna(""),
+        values["store_id"].fillna("") + " " + values["item"].fillna(""),
+    )
+    most = max(values["objective_saved"].max(), 1e-9)
+    rows = []
+    for label, row in zip(what, values.itertuples(index=False)):
+        bar = f'<svg width="160" height="12"><rect width="{160 * max(row.objective_saved, 0) / most:.1f}" height="12" fill="#2166ac"/></svg>'
+        rows.append(
+            f"<tr><td>{html.escape(str(label))}</td><td>{html.escape(str(row.from_date))}</td><td>{html.escape(str(row.unit))}</td>"
+            f'<td class="num">{row.objective_saved:,.2f}</td><td>{bar}</td><td class="num">{row.bed_days_saved:,.1f}</td>'
+            f'<td class="num">£{row.pounds_saved:,.0f}</td><td>{"yes" if str(row.exact) in ("True", "true", "1") else "no"}</td></tr>'
+        )
+    return (
+        '<p class="muted">One more unit from the date, valued by re-solving (objective and delayed bed-days saved).</p>'
+        "<table><thead><tr><th>what</th><th>from</th><th>unit</th><th>objective saved</th><th></th>"
+        "<th>bed-days saved</th><th>saved</th><th>exact</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )

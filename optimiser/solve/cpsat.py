@@ -1,0 +1,101 @@
+"""OR-Tools CP-SAT route, and the one CP-SAT model builder (shared with the search's
+neighbourhoods): rows and objective scaled exactly to integers.
+
+The optimum found in scaled units is divided back, so it is reported in
+contract units and equals the contract's optimum.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from optimiser.model.formulation import Formulation
+from optimiser.model.scaling import ScalingError, scale_objective, scale_rows
+from optimiser.solve.cancel import Cancellation
+from optimiser.solve.options import SolveOptions
+from optimiser.solve.result import SolveResult, Status, Termination
+from optimiser.solve.route import Capability, WarmStart
+
+
+def cpsat_model(rows: sp.csr_matrix, upper: np.ndarray, costs: np.ndarray, ones: np.ndarray | None = None, hint=None):
+    """A CpModel over binaries x_j, one per column of ``rows`` (integer coefficients):
+
+        minimise costs @ x   s.t.  rows @ x <= upper,  x_j = 1 for j in ``ones``
+
+    with ``hint`` (a 0/1 vector) as the solution hint. Returns (model, x)."""
+    from ortools.sat.python import cp_model
+
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{j}") for j in range(rows.shape[1])]
+    for j in [] if ones is None else ones:
+        model.add(x[j] == 1)
+    weighted = cp_model.LinearExpr.weighted_sum
+    for r in range(rows.shape[0]):
+        lo, hi = rows.indptr[r], rows.indptr[r + 1]
+        model.add(weighted([x[j] for j in rows.indices[lo:hi]], rows.data[lo:hi].astype(np.int64).tolist()) <= int(upper[r]))
+    model.minimize(weighted(x, np.asarray(costs, dtype=np.int64).tolist()))
+    if hint is not None:
+        for variable, value in zip(x, np.round(hint)):
+            model.add_hint(variable, int(value))
+    return model, x
+
+
+def termination_of(status) -> Termination:
+    from ortools.sat.python import cp_model
+
+    return {
+        cp_model.OPTIMAL: Termination.OPTIMAL,
+        cp_model.FEASIBLE: Termination.TIME_LIMIT,
+        cp_model.INFEASIBLE: Termination.INFEASIBLE,
+        cp_model.UNKNOWN: Termination.NO_SOLUTION,
+    }.get(status, Termination.ERROR)
+
+
+class CpSatRoute:
+    """CP-SAT on the integer-scaled model; status optimal, feasible (stopped at a limit) or error."""
+
+    name = "cpsat"
+    warm_start = WarmStart.HINT
+    capabilities = frozenset({Capability.CAN_STOP})
+
+    def solve(self, formulation: Formulation, options: SolveOptions, cancel: Cancellation) -> SolveResult:
+        from ortools.sat.python import cp_model
+
+        started = time.perf_counter()
+        matrix, upper = formulation.matrix()
+        matrix, upper = scale_rows(matrix, upper)
+        try:
+            costs, multiplier = scale_objective(formulation.objective)
+            note = ""
+        except ScalingError:  # weights that are not small-denominator rationals: round to 1e-6
+            multiplier = 10**6
+            costs = np.round(formulation.objective * multiplier).astype(np.int64)
+            note = "; objective rounded to 1e-6 for CP-SAT"
+        model, x = cpsat_model(matrix, upper, costs, np.flatnonzero(formulation.lower > 0.5), options.warm_start)
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = max(1, int(options.threads))
+        solver.parameters.random_seed = int(options.seed)
+        solver.parameters.relative_gap_limit = float(options.mip_gap)
+        solver.parameters.log_search_progress = bool(options.log)
+        if options.time_limit is not None:
+            solver.parameters.max_time_in_seconds = float(options.time_limit)
+        with cancel.registered(solver.stop_search):
+            status = cancel.run(solver.solve, model)
+        seconds = time.perf_counter() - started
+        termination = termination_of(status)
+        if cancel.root.cancelled and termination != Termination.OPTIMAL:
+            termination = Termination.INTERRUPTED
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            values = np.array([solver.boolean_value(var) for var in x], dtype=float)
+            bound = formulation.constant + solver.best_objective_bound / multiplier
+            objective = formulation.value(values)
+            ours = Status.OPTIMAL if status == cp_model.OPTIMAL else Status.FEASIBLE
+            return SolveResult(
+                ours, values, objective, min(bound, objective), self.name, seconds, solver.status_name(status) + note, termination
+            )
+        return SolveResult(
+            Status.ERROR, None, float("inf"), float("-inf"), self.name, seconds, solver.status_name(status), termination
+        )

@@ -1,0 +1,130 @@
+"""``solve(formulation, solver)``: the warm start, the watchdog, and the route by name.
+
+Routes are registered in ``ROUTES`` (a new route is one module and one entry);
+``greedy`` is the first-come-first-served baseline, not a MILP route.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+
+import numpy as np
+
+from optimiser.model.dominance import repair, with_dominance
+from optimiser.model.formulation import Formulation
+from optimiser.solve.cancel import Cancellation, session
+from optimiser.solve.cpsat import CpSatRoute
+from optimiser.solve.greedy import solve_greedy, warm_start_plan
+from optimiser.solve.highs import HighsRoute
+from optimiser.solve.options import Deadline, SolveOptions, Tuning
+from optimiser.solve.parts import no_worse_than_start, solve_by_parts
+from optimiser.solve.pyomo_route import PyomoRoute
+from optimiser.solve.result import SolveResult
+from optimiser.solve.route import Capability, Route
+
+ROUTES: dict[str, Route] = {"highs": HighsRoute(), "cpsat": CpSatRoute(), "pyomo": PyomoRoute()}
+BASELINE = "greedy"
+SOLVERS = (*ROUTES, BASELINE)
+
+
+def route_of(solver: str | Route) -> Route:
+    """The registered route of that name (or the route itself)."""
+    if not isinstance(solver, str):
+        return solver
+    if solver not in ROUTES:
+        raise ValueError(f"unknown solver {solver!r}; use one of {', '.join(SOLVERS)}")
+    return ROUTES[solver]
+
+
+def solve(
+    formulation: Formulation,
+    solver: str | Route = "highs",
+    warm_start: bool = True,
+    decompose: bool = True,
+    start: np.ndarray | None = None,
+    polish: bool = True,
+    dominance: bool = False,
+    time_limit: float | None = None,
+    threads: int = 1,
+    mip_gap: float = 1e-6,
+    seed: int = 0,
+    log: bool = False,
+    work_limit: int | None = None,
+    tuning: Tuning = Tuning(),
+    cancel: Cancellation | None = None,
+) -> SolveResult:
+    """Solve a built formulation with one route; returns a SolveResult.
+
+    The search starts from the better of the greedy plans and ``start`` (a
+    feasible 0/1 vector), unless ``warm_start`` is False; the start is checked
+    against the formulation's rows before it is used. With ``polish`` (routes
+    with ``Capability.SEARCHED``, by parts, under a time or work limit) a part the
+    route has not proven optimal is improved by large-neighbourhood search
+    (``search.py``); the bound stays the route's. With ``dominance`` (off by
+    default: measured, it did not pay) the model gets rows that order
+    interchangeable pathway-1 patients (``model/dominance.py``: same optimum,
+    fewer equivalent branches) and the warm start is swapped to keep them.
+    Ctrl-C (or ``cancel``) stops the solve and returns the best plan found.
+    """
+    if isinstance(solver, str) and solver == BASELINE:
+        return solve_greedy(formulation)
+    route = route_of(solver)
+    check_work_limit(work_limit, route, decompose)
+    started = time.perf_counter()
+    with session(cancel) as cancellation, watchdog(time_limit, cancellation):
+        initial = warm_start_plan(formulation) if warm_start else None
+        if initial is not None and start is not None and formulation.value(start) < formulation.value(initial):
+            initial = start
+        if initial is not None and formulation.violations(initial):
+            raise AssertionError(f"the warm start breaks rows {formulation.violations(initial)[:5]}: a family's room is wrong")
+        if dominance:
+            formulation, pairs = with_dominance(formulation)
+            if initial is not None:
+                initial = repair(formulation, pairs, initial)
+        options = SolveOptions(
+            time_limit=Deadline(time_limit, started).left(0.05),
+            threads=threads,
+            mip_gap=mip_gap,
+            seed=seed,
+            log=log,
+            work_limit=work_limit,
+            warm_start=initial,
+        )
+        if decompose:
+            searched = polish and Capability.SEARCHED in route.capabilities
+            return solve_by_parts(formulation, route, options, cancellation, polish=searched, tuning=tuning)
+        result = route.solve(formulation, options.replace(work_limit=None), cancellation)
+        return no_worse_than_start(formulation, result, initial)
+
+
+def check_work_limit(work_limit: int | None, solver: str | Route, decompose: bool) -> None:
+    """A work limit is for a route with a node limit, by parts (ValueError otherwise)."""
+    if work_limit is None:
+        return
+    counts = solver != BASELINE and Capability.NODE_LIMIT in route_of(solver).capabilities
+    if not counts or not decompose:
+        raise ValueError("a work limit applies to the highs solver with the model split into parts (not naive)")
+    if int(work_limit) < 0:
+        raise ValueError("the work limit is a number of neighbourhoods, 0 or more")
+
+
+@contextlib.contextmanager
+def watchdog(time_limit: float | None, cancel: Cancellation, grace: float = 2.0):
+    """Past time_limit + grace seconds, cancel every running solver.
+
+    Solvers honour their own time limits, but some phases (presolve of a very
+    large model) check the clock rarely; the watchdog makes the command end
+    near the limit with the best plan found.
+    """
+    if time_limit is None:
+        yield
+        return
+    timer = threading.Timer(time_limit + grace, cancel.cancel, args=("stopped at the time limit",))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()

@@ -1,0 +1,486 @@
+"""Exact solve by parts: each independent part (``model/components.py``) solved on its own,
+in parallel, by one of a few time policies.
+
+The plan is the union of the parts' plans, its objective the whole model's
+objective, and its bound the sum of the parts' bounds plus the cost of patients
+with no variable (a true bound: parts share no row). A bed-pathway part is
+solved as an LP first: its optimum is integral, so an integral vertex is proven
+optimal at once; if the vertex were fractional (numerics), the part goes to the
+MILP route.
+
+How the MILP parts share the time is a policy (``Policy`` and its subclasses):
+
+- ``Plain``: each part gets a fair share of the time left; with the search
+  (``polish``) the route has ``polish_split`` of it, the search the rest.
+- ``SideBySide`` (more threads than MILP parts): the largest parts get a
+  second thread running the route then the search with the next seed beside
+  the first; the better plan and the higher bound are kept.
+- ``PooledByGap`` (a time limit, more MILP parts than threads): the route gets
+  ``pooled_split`` of the limit over the parts, then the search time left is
+  pooled and handed out in slices to the parts with the largest gaps.
+- ``Counted`` (a work limit): the route stops after ``exact_nodes`` nodes per
+  part (its root), then ``work_limit`` neighbourhoods in all are handed out by
+  gap in rounds, so that the plan does not depend on the machine's speed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimiser.constants import TOLERANCE
+from optimiser.model.components import Component, components
+from optimiser.model.dominance import without_dominance
+from optimiser.model.formulation import Formulation
+from optimiser.solve.cancel import Cancellation
+from optimiser.solve.highs import solve_lp
+from optimiser.solve.options import Deadline, SearchSettings, SolveOptions, Tuning
+from optimiser.solve.result import PartFacts, PartReport, SearchReport, SolveResult, Status, Termination
+from optimiser.solve.route import Route
+from optimiser.solve.search import Search
+
+INTEGRAL = 1e-6
+
+
+@dataclass
+class Part:
+    """One MILP part to solve: its sub-model and the warm start's values on it."""
+
+    index: int
+    model: Formulation
+    start: np.ndarray | None
+
+
+class TimeShares:
+    """Fair shares of the time left: the MILP parts not yet started split it over the workers."""
+
+    def __init__(self, parts: int, workers: int) -> None:
+        self._waiting = parts
+        self._workers = workers
+        self._lock = threading.Lock()
+
+    def take(self, until: Deadline) -> float | None:
+        with self._lock:
+            share = max(1, -(-self._waiting // self._workers))
+            self._waiting = max(self._waiting - 1, 0)
+        left = until.left()
+        return None if left is None else max(left / share, 0.01)
+
+
+class Policy:
+    """How a MILP part's time is spent: ``exact`` runs in the parts' thread pool, ``after``
+    once every part is back (the pooled or counted search). ``clock_stopped``: a counted run
+    the time limit cut short."""
+
+    def __init__(self, route: Route, options: SolveOptions, cancel: Cancellation, tuning: Tuning, polish: bool):
+        self.route, self.options, self.cancel, self.tuning, self.polish = route, options, cancel, tuning, polish
+        self.deadline = Deadline(options.time_limit)
+        self.clock_stopped = False
+
+    def start(self, milp_parts: int, workers: int, deadline: Deadline) -> None:
+        """Before the first part: how many MILP parts share the workers, until when."""
+        self.deadline = deadline
+        self.workers = workers
+        self.shares = TimeShares(milp_parts, workers)
+
+    def exact(self, part: Part) -> SolveResult:
+        raise NotImplementedError
+
+    def after(self, parts: dict[int, Part], results: list[SolveResult]) -> None:
+        """Anything done once all parts are back (default: nothing)."""
+
+    def message(self) -> str:
+        return self.cancel.root.reason if self.cancel.root.cancelled else "stopped at a limit"
+
+    def _route(self, part: Part, time_limit: float | None, **changes) -> SolveResult:
+        options = self.options.replace(time_limit=time_limit, threads=1, warm_start=part.start, work_limit=None, **changes)
+        return self.route.solve(part.model, options, self.cancel)
+
+
+class Plain(Policy):
+    """A fair share of the time left for each part: the route, then (``polish``) the search."""
+
+    def exact(self, part: Part) -> SolveResult:
+        return self._route_then_search(part, self.shares.take(self.deadline), self.cancel, self.options.seed)
+
+    def _route_then_search(self, part: Part, share: float | None, cancel: Cancellation, seed: int) -> SolveResult:
+        """The route for the share (``polish_split`` of it when polishing), then the search from its plan."""
+        began = time.perf_counter()
+        polish = self.polish and share is not None
+        exact_share = share * self.tuning.parts.polish_split if polish else share
+        options = self.options.replace(time_limit=exact_share, threads=1, warm_start=part.start, work_limit=None, seed=seed)
+        result = self.route.solve(part.model, options, cancel)
+        if polish and result.status == Status.FEASIBLE and result.x is not None:
+            left = share - (time.perf_counter() - began)
+            search = Search(without_dominance(part.model), result.x, seed=seed, settings=self.tuning.search, cancel=cancel)
+            x_better = search.run(left)
+            result = dataclasses.replace(
+                result,
+                x=x_better,
+                objective=part.model.value(x_better),
+                solve_seconds=time.perf_counter() - began,
+                search=search.report(),
+            )
+        return result
+
+
+class SideBySide(Plain):
+    """``Plain``, but the ``helped`` parts get two threads (see ``beside``)."""
+
+    def __init__(self, *args, helped: set[int], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.helped = helped
+
+    def exact(self, part: Part) -> SolveResult:
+        if part.index in self.helped and not self.deadline.unlimited and part.start is not None:
+            return self.beside(part, self.shares.take(self.deadline))
+        return super().exact(part)
+
+    def beside(self, part: Part, share: float) -> SolveResult:
+        """Two threads for ``share`` seconds, each the route for half the time then the
+        search from its plan, with seeds ``seed`` and ``seed + 1``.
+
+        The plan is the better of the two, the bound the higher of their bounds
+        (each is a true bound). Deterministic when the first proves optimality:
+        its plan is taken and it stops the second (the second's proof does not
+        stop the first, so which finishes first never decides the plan).
+        """
+        began = time.perf_counter()
+        second_cancel = self.cancel.child()
+        found: list[SolveResult | None] = [None, None]
+        seed = self.options.seed
+
+        def second() -> None:
+            found[1] = self._route_then_search(part, share, second_cancel, seed + 1)
+
+        helper = threading.Thread(target=second, name="search-beside", daemon=True)
+        helper.start()
+        try:
+            found[0] = self._route_then_search(part, share, self.cancel, seed)
+        finally:
+            second_cancel.cancel()
+            helper.join()
+        first, other = found
+        if first.status == Status.OPTIMAL or other is None or other.x is None:
+            return first
+        results = [r for r in found if r is not None and r.x is not None]
+        best = min(results, key=lambda r: (r.status != Status.OPTIMAL, part.model.value(r.x)))
+        bound = max(r.bound for r in found if r is not None)
+        value = part.model.value(best.x)
+        status = Status.OPTIMAL if best.status == Status.OPTIMAL else Status.FEASIBLE
+        return dataclasses.replace(
+            best, status=status, objective=value, bound=min(bound, value), solve_seconds=time.perf_counter() - began, threads=2
+        )
+
+
+class PooledByGap(Policy):
+    """The route alone for ``pooled_split`` of the limit, then the search pooled by gap."""
+
+    def exact(self, part: Part) -> SolveResult:
+        until = Deadline.until(self.deadline.at - (1 - self.tuning.parts.pooled_split) * self.options.time_limit)
+        return self._route(part, self.shares.take(until))
+
+    def after(self, parts: dict[int, Part], results: list[SolveResult]) -> None:
+        search_by_gap(parts, results, self.deadline, self.workers, self.options.seed, self.tuning.search, self.cancel)
+
+
+class Counted(Policy):
+    """Counted work: the route for ``exact_nodes`` nodes per part, then ``work_limit``
+    neighbourhoods handed out by gap in rounds (``search_by_work``)."""
+
+    def exact(self, part: Part) -> SolveResult:
+        result = self._route(part, self.deadline.left(), node_limit=self.tuning.parts.exact_nodes)
+        self.clock_stopped |= result.termination == Termination.TIME_LIMIT
+        return result
+
+    def after(self, parts: dict[int, Part], results: list[SolveResult]) -> None:
+        if self.polish:
+            self.clock_stopped |= search_by_work(
+                parts, results, int(self.options.work_limit), self.workers, self.options.seed, self.deadline, self.tuning, self.cancel
+            )
+
+    def message(self) -> str:
+        if self.cancel.root.cancelled:
+            return self.cancel.root.reason
+        return "stopped at a limit" if self.clock_stopped else "work limit reached"
+
+
+def choose_policy(
+    route: Route, options: SolveOptions, cancel: Cancellation, tuning: Tuning, polish: bool, milp: list[int]
+) -> Policy:
+    """The policy for these MILP parts (largest first), as the module doc says."""
+    arguments = (route, options, cancel, tuning, polish)
+    if options.work_limit is not None:
+        return Counted(*arguments)
+    settings = tuning.parts
+    helped = set(milp[: max(0, int(options.threads) - len(milp))]) if (polish and settings.search_beside) else set()
+    if helped:
+        return SideBySide(*arguments, helped=helped)
+    if polish and settings.search_by_gap and options.time_limit is not None:
+        return PooledByGap(*arguments)
+    return Plain(*arguments)
+
+
+def solve_by_parts(
+    formulation: Formulation,
+    route: Route,
+    options: SolveOptions,
+    cancel: Cancellation,
+    polish: bool = False,
+    network_lp: bool = True,
+    tuning: Tuning = Tuning(),
+) -> SolveResult:
+    """Solve every part with ``route`` (threads spread over parts) under the policy
+    ``choose_policy`` picks; ``polish``: follow the route by the neighbourhood search."""
+    started = time.perf_counter()
+    deadline = Deadline(options.time_limit, started)
+    parts = components(formulation)
+    in_model = np.zeros(len(formulation.unplaced_cost), dtype=bool)
+    in_model[formulation.patients_in_model()] = True
+    bound = float(formulation.unplaced_cost[~in_model].sum())
+
+    # Networks first (an LP each, fast), then the MILPs, largest first.
+    order = sorted(range(len(parts)), key=lambda i: (not (network_lp and parts[i].network), -len(parts[i].columns), i))
+    workers = max(1, min(int(options.threads), len(parts)))
+    milp = [i for i in order if not (network_lp and parts[i].network)]
+    policy = choose_policy(route, options, cancel, tuning, polish, milp)
+    policy.start(len(milp), workers, deadline)
+    warm_start = options.warm_start
+    subs: dict[int, Part] = {}
+
+    def solve_part(i: int) -> SolveResult:
+        component = parts[i]
+        sub = formulation.subset(component.columns)
+        start = None if warm_start is None else warm_start[component.columns]
+        part = subs[i] = Part(i, sub, start)
+        if cancel.root.cancelled and start is not None:  # stopped before this part began
+            unsolved = SolveResult(
+                Status.ERROR, None, float("inf"), float("-inf"), route.name, 0.0, cancel.root.reason, Termination.INTERRUPTED
+            )
+            return no_worse_than_start(sub, unsolved, start)
+        if network_lp and component.network:
+            relaxed = solve_lp(sub, time_limit=deadline.left(), cancel=cancel)
+            if relaxed.x is not None and np.all(np.abs(relaxed.x - np.round(relaxed.x)) <= INTEGRAL):
+                value = sub.value(relaxed.x)
+                return SolveResult(Status.OPTIMAL, np.round(relaxed.x), value, value, "highs-lp", relaxed.seconds)
+        result = no_worse_than_start(sub, policy.exact(part), start)
+        # The LP optimum is a true bound: in place of none, or of a weak one. A route stopped
+        # before its root LP was solved reports a bound from presolve that can be near trivial
+        # (HiGHS and CP-SAT on national at 30 s: 41 against an LP optimum of 2,888)
+        if result.status != Status.OPTIMAL and (not np.isfinite(result.bound) or result.gap > tuning.parts.weak_bound_gap):
+            relaxed = solve_lp(sub, cancel=cancel)
+            if relaxed.x is not None:
+                result.bound = min(max(relaxed.objective, result.bound), result.objective)  # includes the constant
+        return result
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {i: pool.submit(solve_part, i) for i in order}
+        cancel.wait_all(list(futures.values()))
+        results = [futures[i].result() for i in range(len(parts))]
+    policy.after(subs, results)
+
+    x = np.zeros(formulation.num_variables)
+    statuses = []
+    for component, result in zip(parts, results):
+        bound += result.bound
+        if result.x is None:  # no plan and no warm start: nobody placed in this part
+            statuses.append(Status.FEASIBLE)
+            continue
+        x[component.columns] = result.x
+        statuses.append(result.status)
+    objective = formulation.value(x)
+    status = Status.OPTIMAL if all(s == Status.OPTIMAL for s in statuses) else Status.FEASIBLE
+    reports = [
+        PartReport(
+            facts=part_facts(formulation, component),
+            optimal=result.status == Status.OPTIMAL,
+            gap=round(result.objective - result.bound, 6) if result.x is not None else None,
+            seconds=round(result.solve_seconds, 3),
+        )
+        for component, result in zip(parts, results)
+    ]
+    searched = [r.search for r in results if r.search is not None]
+    return SolveResult(
+        status,
+        x,
+        objective,
+        min(bound, objective),
+        route.name,
+        time.perf_counter() - started,
+        "optimal" if status == Status.OPTIMAL else policy.message(),
+        Termination.OPTIMAL if status == Status.OPTIMAL else _termination(results),
+        parts=reports,
+        search=sum(searched, SearchReport()) if searched else None,
+    )
+
+
+def _termination(results: list[SolveResult]) -> Termination:
+    """The parts' first termination other than optimal."""
+    return next((r.termination for r in results if r.status != Status.OPTIMAL), Termination.OPTIMAL)
+
+
+def no_worse_than_start(formulation: Formulation, result: SolveResult, start: np.ndarray | None) -> SolveResult:
+    """The route's result, or the warm start (a feasible plan) with the route's bound when the
+    route stopped at a limit with no plan or a dearer one.
+
+    So a plan at a limit is never worse than the warm start, whatever the route: Pyomo's
+    HiGHS interface cannot pass a start to HiGHS, which at a short limit returns its first
+    plan (often nobody placed); CP-SAT takes the start only as a hint.
+    """
+    if start is None or result.status == Status.OPTIMAL:
+        return result
+    value = formulation.value(start)
+    if result.x is not None and result.objective <= value + TOLERANCE * max(1.0, abs(value)):
+        return result
+    return dataclasses.replace(
+        result, status=Status.FEASIBLE, x=np.round(start), objective=value, bound=min(result.bound, value), warm_start_kept=True
+    )
+
+
+def search_by_gap(
+    parts: dict[int, Part],
+    results: list[SolveResult],
+    deadline: Deadline,
+    workers: int,
+    seed: int,
+    settings: SearchSettings = SearchSettings(),
+    cancel: Cancellation | None = None,
+) -> None:
+    """Large-neighbourhood search on the parts not proven optimal until ``deadline``, time
+    handed out in slices by gap; ``results`` are updated in place.
+
+    The bounds are fixed by now, so the whole plan's gap falls by exactly what
+    the searches gain: each free worker takes the part with the largest gap
+    (objective - bound), divided by 1 + the number of slices in a row that found
+    nothing there (a part the search cannot improve stops drawing time), and
+    searches it for one slice, resuming where its last slice ended. A slice is
+    a third of an even share of the pooled time, 1 to 10 seconds.
+    """
+    cancel = cancel or Cancellation()
+    candidates, searches = _open_searches(parts, results, seed, settings, cancel)
+    if not candidates or deadline.remaining() <= settings.step_seconds:
+        return
+    slice_seconds = min(max(workers * deadline.remaining() / (3 * len(candidates)), 1.0), 10.0)
+    idle = dict.fromkeys(candidates, 0)
+    held: set[int] = set()
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while not cancel.cancelled:
+            with lock:
+                left = deadline.remaining()
+                free = [i for i in candidates if i not in held and searches[i].value - results[i].bound > TOLERANCE]
+                if left <= settings.step_seconds or not free:
+                    return
+                i = max(free, key=lambda i: ((searches[i].value - results[i].bound) / (1 + idle[i]), -i))
+                held.add(i)
+            before = searches[i].value
+            searches[i].run(min(slice_seconds, left))
+            with lock:
+                idle[i] = 0 if searches[i].value < before - TOLERANCE else idle[i] + 1
+                held.discard(i)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        running = [pool.submit(worker) for _ in range(workers)]
+        cancel.wait_all(running)
+        for future in running:
+            future.result()  # a worker's error is raised here
+    _keep_searched(results, searches)
+
+
+def search_by_work(
+    parts: dict[int, Part],
+    results: list[SolveResult],
+    steps: int,
+    workers: int,
+    seed: int,
+    deadline: Deadline,
+    tuning: Tuning,
+    cancel: Cancellation,
+) -> bool:
+    """``search_by_gap`` with counted work: ``steps`` neighbourhoods in all, each limited in
+    work, not seconds (``Search`` counted runs); ``results`` are updated in place.
+
+    In rounds: the ``workers`` parts with the largest gap (divided by 1 + their
+    fruitless rounds in a row) get ``slice_steps`` neighbourhoods each, side by
+    side, and the next round is chosen once all have finished. Every choice
+    depends only on the plans found, never on which thread finished first, so
+    the plan is the same on every run. ``deadline`` is a safety cap; returns
+    True if it (or a cancellation) cut the search short.
+    """
+    candidates, searches = _open_searches(parts, results, seed, tuning.search, cancel)
+    idle = dict.fromkeys(candidates, 0)
+    left = steps
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        while left > 0 and not cancel.cancelled:
+            gaps = {i: searches[i].value - results[i].bound for i in candidates}
+            ranked = sorted((i for i in candidates if gaps[i] > TOLERANCE), key=lambda i: (-gaps[i] / (1 + idle[i]), i))
+            if not ranked:
+                break
+            allotted = []
+            for i in ranked[:workers]:
+                if left <= 0:
+                    break
+                allotted.append((i, min(tuning.parts.slice_steps, left)))
+                left -= allotted[-1][1]
+            before = {i: searches[i].value for i, _ in allotted}
+            running = [pool.submit(searches[i].run, deadline.left(), n) for i, n in allotted]
+            cancel.wait_all(running)
+            for future in running:
+                future.result()  # a search's error is raised here
+            for i, _ in allotted:
+                idle[i] = 0 if searches[i].value < before[i] - TOLERANCE else idle[i] + 1
+            if any(searches[i].clock_stopped for i, _ in allotted):
+                break
+    _keep_searched(results, searches)
+    return cancel.cancelled or any(search.clock_stopped for search in searches.values())
+
+
+def _open_searches(
+    parts: dict[int, Part], results: list[SolveResult], seed: int, settings: SearchSettings, cancel: Cancellation
+) -> tuple[list[int], dict[int, Search]]:
+    """The parts not proven optimal that a search can work on, and a search from each
+    such part's plan (dominance rows left out)."""
+    candidates = [
+        i
+        for i, r in enumerate(results)
+        if r.status == Status.FEASIBLE and r.x is not None and r.objective - r.bound > TOLERANCE * max(1.0, abs(r.objective))
+    ]
+    searches = {
+        i: Search(without_dominance(parts[i].model), results[i].x, seed=seed, settings=settings, cancel=cancel) for i in candidates
+    }
+    return [i for i in candidates if searches[i].searchable], searches
+
+
+def _keep_searched(results: list[SolveResult], searches: dict[int, Search]) -> None:
+    """Each searched part's result becomes its search's plan (bound kept)."""
+    for i, search in searches.items():
+        r = results[i]
+        results[i] = dataclasses.replace(
+            r,
+            status=Status.FEASIBLE,
+            x=search.best,
+            objective=search.value,
+            bound=min(r.bound, search.value),
+            solve_seconds=r.solve_seconds + search.seconds,
+            search=search.report() if r.search is None else r.search + search.report(),
+        )
+
+
+def part_facts(formulation: Formulation, part: Component) -> PartFacts:
+    """What says which part is which: its pathways, patients, services and hospital sites."""
+    variables = formulation.variables.iloc[part.columns]
+    patients = np.unique(variables["patient"].to_numpy())
+    sites = formulation.snapshot.patients["site"].to_numpy()[patients].astype(str)
+    return PartFacts(
+        pathways=tuple(part.pathways),
+        patients=int(patients.size),
+        services=int(variables["service"].nunique()),
+        sites=tuple(sorted(set(sites.tolist()))),
+    )
+

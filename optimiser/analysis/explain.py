@@ -21,19 +21,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from optimiser.analysis.reasons import room_left, unplaced_reasons
-from optimiser.constants import TOLERANCE
+from optimiser.analysis.reasons import unplaced_reasons
 from optimiser.model.costs import placement_cost
 from optimiser.model.eligibility import eligible_pairs, off_preference
-from optimiser.model.formulation import Formulation
-from optimiser.model.previous import columns_of
-from optimiser.model.rules import (
-    admits_on_day,
-    equipment_needs,
-    reach_table,
-    unmet_needs,
-    with_attributes,
-)
+from optimiser.model.families import Room
+from optimiser.model.formulation import Formulation, build_formulation
+from optimiser.model.previous import columns_of, placement_triples
+from optimiser.model.rules import admits_on_day, exclusions, patient_needs
 
 
 @dataclass
@@ -139,9 +133,7 @@ def explain_patient(formulation: Formulation, x: np.ndarray, patient_id: str) ->
     others = chosen & ~mine
     pathway = int(patients["pathway"].iat[p])
     use = float(patients["use"].iat[p])
-    needs = [need for need in ("dementia", "nursing", "bariatric") if bool(patients[need].iat[p])]
-    if pathway == 1 and int(patients["carers"].iat[p]) == 2:
-        needs.append("double-handed")
+    needs = patient_needs(snapshot, p)
     facts = {
         "pathway": pathway,
         "priority": int(patients["priority"].iat[p]),
@@ -165,87 +157,61 @@ def explain_patient(formulation: Formulation, x: np.ndarray, patient_id: str) ->
         reasons = unplaced_reasons(formulation, x)
         reason = reasons.loc[reasons["patient"] == p, "reason"].iat[0]
 
-    room = room_left(formulation, others)
+    rooms = [family.room(snapshot, variables[others]) for family in formulation.families]
     pairs = eligible_pairs(snapshot)
     pairs = pairs[pairs["patient"] == p]
-    needs = equipment_needs(snapshot)
-    needs = needs[needs["patient"] == p]
     options = _excluded(snapshot, p, set(pairs["service"]))
     for service, minutes in zip(pairs["service"], pairs["minutes"]):
-        options.append(_days_at(snapshot, p, int(service), float(minutes), room, needs))
+        options.append(_days_at(snapshot, p, int(service), float(minutes), rooms))
     options.sort(key=lambda option: (not option.eligible, option.service_id))
     return Explanation(patient_id, facts, choice, reason, float(formulation.unplaced_cost[p]), options)
 
 
-def _days_at(snapshot, p: int, service: int, minutes: float, room: dict, needs: pd.DataFrame) -> ServiceOption:
-    """Day by day, whether p could start at the service given ``room`` (the others' placements);
-    ``needs`` are p's equipment needs."""
+def _days_at(snapshot, p: int, service: int, minutes: float, rooms: list[Room]) -> ServiceOption:
+    """Day by day, whether p could start at the service given ``rooms`` (each constraint
+    family's room after the others' placements): timing (rule 4) first, then the first
+    family that blocks, in row order."""
     patients = snapshot.patients
     horizon = snapshot.horizon
     days = np.arange(horizon)
-    use = float(patients["use"].iat[p])
+    services = np.full(horizon, service)
     costs = placement_cost(
         np.full(horizon, patients["priority"].iat[p]),
         np.full(horizon, patients["ready_day"].iat[p]),
         days,
         np.full(horizon, minutes),
         np.full(horizon, patients["pathway"].iat[p]),
-        off_preference(snapshot, np.full(horizon, p), np.full(horizon, service)),
+        off_preference(snapshot, np.full(horizon, p), services),
         snapshot.weights,
     )
-    weekend_ok = admits_on_day(snapshot, np.full(horizon, service), days)
-    unit = "carer-hours a day" if patients["pathway"].iat[p] == 1 else "beds"
+    weekend_ok = admits_on_day(snapshot, services, days)
     earliest = int(patients["earliest_day"].iat[p])
-    result = []
-    for d in days:
-        free = room["capacity_floor"][service, d]
-        if d < earliest:
-            status = "before the earliest start"
-        elif not weekend_ok[d]:
-            status = "no weekend admissions"
-        elif free < use - TOLERANCE:
-            status = f"capacity: {max(free, 0):g} {unit} free (the least from this day on), needs {use:g}"
-        elif room["admissions_left"][service, d] < 1 - TOLERANCE:
-            status = "admission limit reached"
-        else:
-            short = [
-                f"{item} out at store {store or '(none)'}"
-                for item, store, key in zip(needs["item"], needs["store"], needs["key"])
-                if key < 0 or room["stock_floor"][key, d] < 1 - TOLERANCE
-            ]
-            status = "equipment: " + ", ".join(short) if short else "room"
-        result.append({"date": snapshot.date_of([d])[0], "status": status, "cost": float(costs[d])})
+    status = np.where(days < earliest, "before the earliest start", np.where(weekend_ok, "", "no weekend admissions")).astype(object)
+    for room in rooms:
+        blocked = np.asarray(room.why(p, services, days), dtype=object)
+        status = np.where((status == "") & (blocked != ""), blocked, status)
+    status = np.where(status == "", "room", status)
+    dates = snapshot.date_of(days)
+    result = [{"date": date, "status": str(why), "cost": float(cost)} for date, why, cost in zip(dates, status, costs)]
     return ServiceOption(snapshot.services["service_id"].iat[service], True, days=result)
 
 
 def _excluded(snapshot, p: int, eligible: set) -> list[ServiceOption]:
     """Services of the patient's pathway that rules 1-3 exclude (those not in ``eligible``), with the rule."""
     patients, services = snapshot.patients, snapshot.services
-    pathway = patients["pathway"].iat[p]
-    same = np.flatnonzero(services["pathway"].to_numpy() == pathway)
-    reach = reach_table(snapshot)
-    reach = reach[reach["locality"] == patients["locality"].iat[p]].set_index("service")["minutes"]
-    excluded = [s for s in same if s not in eligible]
-    if not excluded:
+    same = np.flatnonzero(services["pathway"].to_numpy() == patients["pathway"].iat[p])
+    excluded = np.array([s for s in same if s not in eligible], dtype=np.int64)
+    if not len(excluded):
         return []
-    pairs = with_attributes(snapshot, pd.DataFrame({"patient": np.full(len(excluded), p), "service": excluded}))
-    unmet = unmet_needs(pairs)
-    options = []
-    for i, s in enumerate(excluded):
-        why = [f"lacks {need.replace('_', '-')}" for need, mask in unmet.items() if mask[i]]
-        if s not in reach.index:
-            why.append("does not cover the locality" if pathway == 1 else "no travel time from the home locality")
-        elif reach[s] > patients["max_travel"].iat[p] + TOLERANCE:
-            why.append(f"{reach[s]:g} min away, over the {patients['max_travel'].iat[p]:g} min limit")
-        options.append(ServiceOption(services["service_id"].iat[s], False, "; ".join(why)))
-    return options
+    lacking, reach = exclusions(snapshot, np.full(len(excluded), p), excluded)
+    return [
+        ServiceOption(services["service_id"].iat[s], False, "; ".join([f"lacks {need}" for need in lacks] + ([why] if why else [])))
+        for s, lacks, why in zip(excluded, lacking, reach)
+    ]
 
 
 def explain(snapshot, placements: pd.DataFrame, patient_id: str) -> Explanation:
     """Explain ``patient_id`` in a plan given as placements (patient_id, service_id, start_date)."""
-    from optimiser.model.formulation import build_formulation
-    from optimiser.model.previous import placement_triples
-
     triples = placement_triples(snapshot, placements)
     if len(triples) != len(placements):
         raise ValueError(

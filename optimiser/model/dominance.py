@@ -47,8 +47,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from optimiser.model.constraints import RowBlock
 from optimiser.model.formulation import Formulation
+from optimiser.model.rows import RowBlock
 
 DIGITS = 9
 

@@ -14,11 +14,12 @@ import pandas as pd
 from optimiser.constants import TOLERANCE
 from optimiser.data.snapshot import Snapshot
 from optimiser.model.costs import placement_cost
+from optimiser.model.families import Family, active
+from optimiser.model.families.equipment import equipment_ready_days as equipment_ready_day
+from optimiser.model.reductions import drop_dominated_days
 from optimiser.model.rules import (
     admits_on_day,
     cumulative_capacity,
-    cumulative_stock,
-    equipment_needs,
     needs_met,
     pathway_matches,
     reach_table,
@@ -39,26 +40,6 @@ def eligible_pairs(snapshot: Snapshot) -> pd.DataFrame:
     return pairs[keep].sort_values(["patient", "service"], kind="stable").reset_index(drop=True)
 
 
-def equipment_ready_day(snapshot: Snapshot) -> np.ndarray:
-    """First day by which every item a pathway-1 patient needs is in stock at their
-    store (0 if none needed; D, i.e. never, if an item is never stocked or there
-    is no store)."""
-    horizon = snapshot.horizon
-    ready = np.zeros(len(snapshot.patients), dtype=np.int64)
-    needs = equipment_needs(snapshot)
-    if needs.empty:
-        return ready
-    _, stock = cumulative_stock(snapshot)
-    keys = needs["key"].to_numpy()
-    first_day = np.full(len(needs), horizon, dtype=np.int64)
-    known = keys >= 0
-    if known.any():
-        in_stock = stock[keys[known]] >= 1 - TOLERANCE
-        first_day[known] = np.where(in_stock.any(axis=1), in_stock.argmax(axis=1), horizon)
-    np.maximum.at(ready, needs["patient"].to_numpy(), first_day)
-    return ready
-
-
 def off_preference(snapshot: Snapshot, patient: np.ndarray, service: np.ndarray) -> np.ndarray:
     """True where patient p lists preferred services and service s is not one of them."""
     patients = snapshot.patients
@@ -75,7 +56,11 @@ def off_preference(snapshot: Snapshot, patient: np.ndarray, service: np.ndarray)
 
 
 def eligible_triples(
-    snapshot: Snapshot, pairs: pd.DataFrame | None = None, drop_dominated: bool = True, protect: pd.DataFrame | None = None
+    snapshot: Snapshot,
+    pairs: pd.DataFrame | None = None,
+    drop_dominated: bool = True,
+    protect: pd.DataFrame | None = None,
+    families: tuple[Family, ...] | None = None,
 ) -> pd.DataFrame:
     """The model's variables: one row per eligible (patient, service, day).
 
@@ -85,9 +70,9 @@ def eligible_triples(
     an item is not yet in stock are dropped (the patient alone breaks rule 5
     or 7 there). A pinned patient keeps only the pinned triple. With
     ``drop_dominated``, days no optimal plan uses are dropped
-    (``_drop_dominated_days``), except the eligible triples named in
-    ``protect`` (patient, service, day): an objective term on them (``--keep``)
-    would break the dominance argument.
+    (``reductions.drop_dominated_days``, asking ``families``), except the
+    eligible triples named in ``protect`` (patient, service, day): an objective
+    term on them (``--keep``) would break the dominance argument.
     """
     if pairs is None:
         pairs = eligible_pairs(snapshot)
@@ -109,7 +94,7 @@ def eligible_triples(
     triples = triples[keep]
     triples = _keep_pinned_only(snapshot, triples)
     if drop_dominated:
-        kept = _drop_dominated_days(snapshot, triples)
+        kept = drop_dominated_days(snapshot, triples, active() if families is None else families)
         if protect is not None and len(protect):
             keys = ["patient", "service", "day"]
             wanted = triples.merge(protect[keys].drop_duplicates(), on=keys, how="left", indicator=True)["_merge"] == "both"
@@ -154,56 +139,23 @@ def _keep_pinned_only(snapshot: Snapshot, triples: pd.DataFrame) -> pd.DataFrame
     return triples[keep]
 
 
-def _drop_dominated_days(snapshot: Snapshot, triples: pd.DataFrame) -> pd.DataFrame:
-    """Drop start days that no optimal plan uses (an exact reduction).
+def pinned_lower_bounds(snapshot: Snapshot, variables: pd.DataFrame) -> np.ndarray:
+    """Pinned (rule 8): x[p, s, d] = 1 for every pinned row, as a lower bound of 1.
 
-    Call an *interval* of (p, s) a run of days on which neither Cap(s, .) nor
-    the stock of any item p needs changes. Moving p's start earlier within an
-    interval keeps every capacity and equipment row (the cumulative load at
-    the earlier days is at most the load at the later day, and the right-hand
-    side is the same), and strictly lowers its cost (delay grows with d).
-    So, if s has no admission limit, only p's first day in each interval can
-    be optimal. If s admits at most m a day, p's first ceil(N / m) days of the interval suffice, where N is the number of
-    patients that could start at s (those with triples there, and at most
-    Cap(s, D-1) / smallest use): were p to start later,
-    those days hold at least N admission slots, the other patients fill at
-    most N - 1, and p could move to a free one at lower cost.
+    Returns the variables' lower bounds. (The pinned patient's other triples
+    were already left out of the model by ``eligible_triples``.)
     """
-    if triples.empty:
-        return triples
-    horizon = snapshot.horizon
-    patient = triples["patient"].to_numpy()
-    service = triples["service"].to_numpy()
-    day = triples["day"].to_numpy()
-
-    capacity = cumulative_capacity(snapshot)
-    capacity_changes = np.zeros_like(capacity, dtype=np.int64)
-    capacity_changes[:, 1:] = np.cumsum(capacity[:, 1:] > capacity[:, :-1] + TOLERANCE, axis=1)
-
-    stock_changes = np.zeros((len(snapshot.patients), horizon), dtype=np.int64)
-    needs = equipment_needs(snapshot)
-    needs = needs[needs["key"] >= 0]
-    if len(needs):
-        _, stock = cumulative_stock(snapshot)
-        arrives = np.zeros_like(stock, dtype=bool)
-        arrives[:, 1:] = stock[:, 1:] > stock[:, :-1] + TOLERANCE
-        any_arrival = np.zeros((len(snapshot.patients), horizon), dtype=bool)
-        np.logical_or.at(any_arrival, needs["patient"].to_numpy(), arrives[needs["key"].to_numpy()])
-        stock_changes = np.cumsum(any_arrival, axis=1)
-
-    limit = snapshot.services["max_admissions_per_day"].to_numpy(dtype=float)
-    candidates = pd.Series(patient).groupby(service).nunique()
-    smallest_use = pd.Series(triples["use"].to_numpy()).groupby(service).min()
-    per_service = np.zeros(len(limit))
-    index = candidates.index.to_numpy()
-    fit = np.floor(capacity[index, -1] / smallest_use.loc[index].to_numpy() + TOLERANCE)
-    per_service[index] = np.minimum(candidates.to_numpy(), fit)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        keep_days = np.where(np.isnan(limit), 1, np.ceil(per_service / limit))
-    keep_days = np.where(limit == 0, 0, keep_days)
-
-    interval = pd.DataFrame(
-        {"patient": patient, "service": service, "a": capacity_changes[service, day], "b": stock_changes[patient, day]}
+    lower = np.zeros(len(variables))
+    if snapshot.pinned.empty:
+        return lower
+    pinned = pinned_triples(snapshot)
+    located = (
+        variables[["patient", "service", "day"]]
+        .reset_index(drop=True)
+        .reset_index()
+        .merge(pinned, on=["patient", "service", "day"])
     )
-    rank = interval.groupby(["patient", "service", "a", "b"], sort=False).cumcount().to_numpy()
-    return triples[rank < keep_days[service]]
+    if len(located) != len(pinned):
+        raise AssertionError("a pinned row has no eligible triple; validation should have caught it")
+    lower[located["index"].to_numpy()] = 1.0
+    return lower

@@ -3,8 +3,8 @@
 Data:        the snapshot's patients p, services s, days d = 0 .. D-1.
 Variables:   x[p, s, d] in {0, 1}: patient p starts at service s on day d,
              one per eligible triple (``eligibility.py``).
-Constraints: assignment, capacity, admissions, equipment rows
-             (``constraints.py``), pinned as lower bounds; all rows ``<=``.
+Constraints: one RowBlock per constraint family (``families/``: assignment,
+             capacity, admissions, equipment), pinned as lower bounds; all rows ``<=``.
 Objective:   the contract's objective is
                  sum_{p,s,d} cost(p,s,d) x[p,s,d] + sum_p U(p) (1 - sum_{s,d} x[p,s,d])
              with U(p) = delay(p, D + tail_days); it is written as
@@ -21,16 +21,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from optimiser.data.snapshot import Snapshot
-from optimiser.model.constraints import (
-    RowBlock,
-    define_admissions,
-    define_assignment,
-    define_capacity,
-    define_equipment,
-    define_pinned,
-)
 from optimiser.model.costs import unplaced_cost
-from optimiser.model.eligibility import eligible_triples
+from optimiser.model.eligibility import eligible_triples, pinned_lower_bounds
+from optimiser.model.families import Family, active
+from optimiser.model.rows import RowBlock
 
 
 @dataclass
@@ -45,6 +39,7 @@ class Formulation:
     blocks: list[RowBlock]
     unplaced_cost: np.ndarray  # U(p) per patient
     build_seconds: float = 0.0
+    families: tuple[Family, ...] = ()  # the constraint families whose rows these are
 
     @property
     def num_variables(self) -> int:
@@ -113,6 +108,7 @@ class Formulation:
             blocks=blocks,
             unplaced_cost=self.unplaced_cost,
             build_seconds=0.0,
+            families=self.families,
         )
 
     def row_names(self) -> list[str]:
@@ -131,7 +127,9 @@ class Formulation:
         return broken
 
 
-def build_formulation(snapshot: Snapshot, naive: bool = False, protect: pd.DataFrame | None = None) -> Formulation:
+def build_formulation(
+    snapshot: Snapshot, naive: bool = False, protect: pd.DataFrame | None = None, families: tuple[Family, ...] | None = None
+) -> Formulation:
     """Variables, rows and objective of the snapshot's MILP.
 
     ``naive=True`` keeps every eligible day and writes the capacity and
@@ -139,21 +137,18 @@ def build_formulation(snapshot: Snapshot, naive: bool = False, protect: pd.DataF
     dominated-day, implied-row and integer-rounding reductions: the baseline
     the benchmarks compare against. ``protect``: triples (patient, service,
     day) kept whatever the reductions say (see ``eligible_triples``).
+    ``families``: the constraint families (default: the registry's, ``families.active()``).
     """
     started = time.perf_counter()
-    variables = eligible_triples(snapshot, drop_dominated=not naive, protect=protect)
+    families = active() if families is None else tuple(families)
+    variables = eligible_triples(snapshot, drop_dominated=not naive, protect=protect, families=families)
     patients = snapshot.patients
     unplaced = unplaced_cost(
         patients["priority"].to_numpy(), patients["ready_day"].to_numpy(), snapshot.horizon, snapshot.weights
     )
     objective = variables["cost"].to_numpy() - unplaced[variables["patient"].to_numpy()]
-    blocks = [
-        define_assignment(snapshot, variables),
-        define_capacity(snapshot, variables, naive=naive),
-        define_admissions(snapshot, variables),
-        define_equipment(snapshot, variables, naive=naive),
-    ]
-    lower = define_pinned(snapshot, variables)
+    blocks = [family.rows(snapshot, variables, naive=naive) for family in families]
+    lower = pinned_lower_bounds(snapshot, variables)
     return Formulation(
         snapshot=snapshot,
         variables=variables,
@@ -163,4 +158,5 @@ def build_formulation(snapshot: Snapshot, naive: bool = False, protect: pd.DataF
         blocks=blocks,
         unplaced_cost=unplaced,
         build_seconds=time.perf_counter() - started,
+        families=families,
     )

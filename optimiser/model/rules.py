@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from optimiser.constants import TOLERANCE
 from optimiser.data.schema import NEEDS
 from optimiser.data.snapshot import Snapshot
 
@@ -69,6 +70,15 @@ def with_attributes(snapshot: Snapshot, pairs: pd.DataFrame) -> pd.DataFrame:
         out[f"p_{need}"] = patients[need].to_numpy()[p]
         out[f"s_{need}"] = services[need].to_numpy()[s]
     return out
+
+
+def patient_needs(snapshot: Snapshot, p: int) -> list[str]:
+    """Rule 2's needs of one patient, in words (``double-handed`` for two carers on pathway 1)."""
+    patients = snapshot.patients
+    needs = [need for need in NEEDS if bool(patients[need].iat[p])]
+    if patients["pathway"].iat[p] == 1 and int(patients["carers"].iat[p]) == 2:
+        needs.append("double-handed")
+    return needs
 
 
 def pathway_matches(pairs: pd.DataFrame) -> np.ndarray:
@@ -177,3 +187,34 @@ def breakpoint_days(arrivals_cumulative: np.ndarray) -> np.ndarray:
 def suffix_min(values: np.ndarray) -> np.ndarray:
     """min over d' >= d along the last axis: the least slack from day d on."""
     return np.minimum.accumulate(values[..., ::-1], axis=-1)[..., ::-1]
+
+
+def reach_minutes(snapshot: Snapshot, patient: np.ndarray, service: np.ndarray) -> np.ndarray:
+    """Rule 3: travel minutes from each patient's home to each service (NaN where the service
+    does not cover the locality, pathway 1, or no travel time is known, pathways 2-3)."""
+    pairs = pd.DataFrame({"locality": snapshot.patients["locality"].to_numpy()[patient], "service": service})
+    return pairs.merge(reach_table(snapshot), on=["locality", "service"], how="left")["minutes"].to_numpy(dtype=float)
+
+
+def exclusions(snapshot: Snapshot, patient: np.ndarray, service: np.ndarray) -> tuple[list[list[str]], list[str]]:
+    """Why rules 2 and 3 exclude each (patient, service) pair, in words: per pair the needs
+    the service lacks (``double-handed`` for two carers on pathway 1), and what breaks reach
+    ("" if it holds): "does not cover the locality" (pathway 1), "no travel time from the
+    home locality", or "90 min away, over the 60 min limit". The one wording of these rules
+    that explain and validation use."""
+    patient, service = np.asarray(patient, dtype=np.int64), np.asarray(service, dtype=np.int64)
+    unmet = unmet_needs(with_attributes(snapshot, pd.DataFrame({"patient": patient, "service": service})))
+    lacking = [[need.replace("_", "-") for need, mask in unmet.items() if mask[i]] for i in range(len(patient))]
+    minutes = reach_minutes(snapshot, patient, service)
+    patients = snapshot.patients
+    limit = patients["max_travel"].to_numpy()[patient]
+    pathway = patients["pathway"].to_numpy()[patient]
+    reach = []
+    for m, most, path in zip(minutes, limit, pathway):
+        if np.isnan(m):
+            reach.append("does not cover the locality" if path == 1 else "no travel time from the home locality")
+        elif m > most + TOLERANCE:
+            reach.append(f"{m:g} min away, over the {most:g} min limit")
+        else:
+            reach.append("")
+    return lacking, reach

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 MAX_DENOMINATOR = 10**6
 MAX_MULTIPLIER = 10**9
-TOLERANCE = 1e-12
+EXACT = 1e-12  # how near k * v must be to an integer
 
 
 class ScalingError(ValueError):
@@ -31,7 +31,7 @@ def integer_multiplier(values: np.ndarray) -> int:
     multiplier = 1
     for value in np.unique(np.asarray(values, dtype=float)):
         fraction = Fraction(float(value)).limit_denominator(MAX_DENOMINATOR)
-        if abs(float(fraction) - value) > TOLERANCE * max(1.0, abs(value)):
+        if abs(float(fraction) - value) > EXACT * max(1.0, abs(value)):
             raise ScalingError(f"{value!r} is not a ratio of small integers")
         multiplier = math.lcm(multiplier, fraction.denominator)
         if multiplier > MAX_MULTIPLIER:
@@ -45,11 +45,11 @@ def scale_rows(matrix: sp.csr_matrix, upper: np.ndarray) -> tuple[sp.csr_matrix,
     factors = np.ones(matrix.shape[0])
     for row in range(matrix.shape[0]):
         coefs = matrix.data[matrix.indptr[row] : matrix.indptr[row + 1]]
-        if coefs.size and not np.allclose(coefs, np.round(coefs), atol=TOLERANCE):
+        if coefs.size and not np.allclose(coefs, np.round(coefs), atol=EXACT):
             factors[row] = integer_multiplier(coefs)
     scaled = sp.diags(factors) @ matrix
     scaled.data = np.round(scaled.data)
-    return scaled.tocsr(), np.floor(upper * factors + TOLERANCE)
+    return scaled.tocsr(), np.floor(upper * factors + EXACT)
 
 
 def scale_objective(objective: np.ndarray) -> tuple[np.ndarray, int]:

@@ -4,7 +4,8 @@ Pinned placements first; then patients in order of longest wait (earliest
 ready date), higher priority first among equals, then patient_id order. Each takes
 the earliest feasible day, and on that day the nearest eligible service
 (fewest travel minutes, then a preferred service, then service_id order). The plan
-is feasible by construction and serves as a baseline and a MILP warm start.
+is feasible by construction (each start is one every constraint family's room
+allows: ``Family.room``) and serves as a baseline and a MILP warm start.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from optimiser.constants import TOLERANCE
 from optimiser.model.eligibility import off_preference
 from optimiser.model.formulation import Formulation
-from optimiser.model.rules import cumulative_capacity, cumulative_stock, equipment_needs, suffix_min
 from optimiser.solve.result import SolveResult, Status
 
 
@@ -31,20 +30,12 @@ def greedy_plan(formulation: Formulation, order: str = "wait") -> np.ndarray:
     snapshot = formulation.snapshot
     variables = formulation.variables
     patients = snapshot.patients
-    horizon = snapshot.horizon
     x = np.zeros(len(variables))
     if len(variables) == 0:
         return x
 
-    capacity_slack = cumulative_capacity(snapshot).copy()
-    capacity_floor = suffix_min(capacity_slack)
-    limit = np.nan_to_num(snapshot.services["max_admissions_per_day"].to_numpy(dtype=float), nan=np.inf)
-    admitted = np.zeros((len(snapshot.services), horizon))
-    _, stock = cumulative_stock(snapshot)
-    stock_slack = stock.copy()
-    needs = equipment_needs(snapshot)
-    needs = needs[needs["key"] >= 0]
-    keys_of = needs.groupby("patient")["key"].agg(list).to_dict()
+    nobody = pd.DataFrame({"patient": np.zeros(0, dtype=np.int64), "service": 0, "day": 0})
+    rooms = [family.room(snapshot, nobody) for family in formulation.families]
 
     ranked = variables.assign(
         off_preference=off_preference(snapshot, variables["patient"].to_numpy(), variables["service"].to_numpy()),
@@ -77,27 +68,20 @@ def greedy_plan(formulation: Formulation, order: str = "wait") -> np.ndarray:
 
     service_all = variables["service"].to_numpy()
     day_all = variables["day"].to_numpy()
-    use_all = variables["use"].to_numpy()
     for patient in queue:
         candidates = columns[starts[patient] : ends[patient]]
         if len(candidates) == 0:
             continue
-        s, d, use = service_all[candidates], day_all[candidates], use_all[candidates]
-        feasible = (capacity_floor[s, d] >= use - TOLERANCE) & (admitted[s, d] < limit[s])
-        keys = keys_of.get(patient, [])
-        if keys:
-            stock_floor = suffix_min(stock_slack[keys]).min(axis=0)
-            feasible &= stock_floor[d] >= 1 - TOLERANCE
+        s, d = service_all[candidates], day_all[candidates]
+        feasible = np.ones(len(candidates), dtype=bool)
+        for room in rooms:
+            feasible &= room.fits(patient, s, d)
         if not feasible.any():
             continue
         pick = int(np.argmax(feasible))
-        column, service, day = candidates[pick], s[pick], d[pick]
-        x[column] = 1.0
-        capacity_slack[service, day:] -= use[pick]
-        capacity_floor[service] = suffix_min(capacity_slack[service])
-        admitted[service, day] += 1
-        for key in keys:
-            stock_slack[key, day:] -= 1
+        x[candidates[pick]] = 1.0
+        for room in rooms:
+            room.take(patient, int(s[pick]), int(d[pick]))
     return x
 
 

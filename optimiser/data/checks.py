@@ -1,0 +1,115 @@
+"""Checks of a snapshot's files against each other: references, pathway-1 needs, pinned
+references. (Checks against the placement rules are the model's: ``model/validation.py``.)
+
+Each ``check_*`` function appends problems (file, line, column, value, and
+what to do) and never raises, so that one run reports everything.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimiser.data.problems import ProblemList
+from optimiser.data.reading import LINE
+from optimiser.data.snapshot import Snapshot
+
+
+def _unknown(problems, frame, column, known, file, what_to_do) -> None:
+    values = frame[column]
+    bad = (values != "") & ~values.isin(known)
+    for line, value in zip(frame.loc[bad, LINE], values[bad]):
+        problems.add(file, int(line), column, value, what_to_do)
+
+
+def check_references(snapshot: Snapshot, problems: ProblemList) -> None:
+    """Every locality, service and store named exists; coverage is for pathway-1 services."""
+    localities = set(snapshot.localities["locality_id"])
+    services = snapshot.services
+    service_ids = set(services["service_id"])
+    stores = set(snapshot.localities["equipment_store"]) - {""}
+    locality_hint = "is not a locality_id in localities.csv; add the locality or fix the id"
+    service_hint = "is not a service_id in services.csv; add the service or fix the id"
+    _unknown(problems, snapshot.patients, "locality", localities, "patients.csv", locality_hint)
+    _unknown(problems, services, "locality", localities, "services.csv", locality_hint)
+    _unknown(problems, snapshot.capacity, "service_id", service_ids, "capacity.csv", service_hint)
+    _unknown(problems, snapshot.coverage, "service_id", service_ids, "coverage.csv", service_hint)
+    _unknown(problems, snapshot.coverage, "locality", localities, "coverage.csv", locality_hint)
+    _unknown(problems, snapshot.travel, "from_locality", localities, "travel.csv", locality_hint)
+    _unknown(problems, snapshot.travel, "to_locality", localities, "travel.csv", locality_hint)
+    _unknown(
+        problems,
+        snapshot.equipment,
+        "store_id",
+        stores,
+        "equipment.csv",
+        "is not an equipment_store named in localities.csv; name it there or fix the id",
+    )
+    pathway = dict(zip(services["service_id"], services["pathway"]))
+    coverage = snapshot.coverage
+    for line, service_id in zip(coverage[LINE], coverage["service_id"]):
+        if service_id in pathway and pathway[service_id] in (2, 3):
+            problems.add(
+                "coverage.csv",
+                int(line),
+                "service_id",
+                service_id,
+                f"is a pathway-{int(pathway[service_id])} service; coverage is for pathway-1 services only: remove the row",
+            )
+    patients = snapshot.patients
+    for line, preferred in zip(patients[LINE], patients["preferred_services"]):
+        for service_id in preferred:
+            if service_id not in service_ids:
+                problems.add("patients.csv", int(line), "preferred_services", service_id, service_hint)
+
+
+def check_pathway_one(snapshot: Snapshot, problems: ProblemList) -> None:
+    """Pathway-1 patients need care_hours > 0 (care_hours x carers is what they use)."""
+    patients = snapshot.patients
+    pathway_one = patients["pathway"] == 1
+    hours = patients["care_hours"]
+    missing = pathway_one & hours.isna()
+    for line in patients.loc[missing, LINE]:
+        problems.add(
+            "patients.csv",
+            int(line),
+            "care_hours",
+            "",
+            "is empty for a pathway-1 patient; give the hours of care a day (> 0)",
+        )
+    zero = pathway_one & (hours <= 0)
+    for line, value in zip(patients.loc[zero, LINE], hours[zero]):
+        problems.add("patients.csv", int(line), "care_hours", f"{value:g}", "must be > 0 for a pathway-1 patient")
+
+
+def check_pinned_references(snapshot: Snapshot, problems: ProblemList) -> bool:
+    """Pinned rows name known patients and services and a date within the horizon."""
+    pinned = snapshot.pinned
+    before = len(problems)
+    _unknown(
+        problems,
+        pinned,
+        "patient_id",
+        set(snapshot.patients["patient_id"]),
+        "pinned.csv",
+        "is not a patient_id in patients.csv; fix the id or remove the row",
+    )
+    _unknown(
+        problems,
+        pinned,
+        "service_id",
+        set(snapshot.services["service_id"]),
+        "pinned.csv",
+        "is not a service_id in services.csv; fix the id or remove the row",
+    )
+    days = snapshot.day_of(pinned["date"])
+    last = snapshot.date_of([snapshot.horizon - 1])[0] if snapshot.horizon else ""
+    outside = ~np.isnan(days) & ((days < 0) | (days >= snapshot.horizon))
+    for line, date in zip(pinned.loc[outside, LINE], pinned.loc[outside, "date"]):
+        problems.add(
+            "pinned.csv",
+            int(line),
+            "date",
+            date.strftime("%Y-%m-%d"),
+            f"is outside the horizon; pin a date from {snapshot.snapshot_date.isoformat()} to {last}",
+        )
+    return len(problems) == before

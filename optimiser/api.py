@@ -6,7 +6,7 @@ from optimiser.analysis.explain import explain
 from optimiser.analysis.plan import Plan
 from optimiser.analysis.value import capacity_value
 from optimiser.analysis.whatif import AddCapacity, AddStock, Close, whatif
-from optimiser.data.problems import Problem, SnapshotError
+from optimiser.data.problems import InputError, Problem, SnapshotError
 from optimiser.data.snapshot import Snapshot
 from optimiser.model.formulation import Formulation, build_formulation
 from optimiser.model.loading import load_snapshot
@@ -27,6 +27,7 @@ __all__ = [
     "SearchSettings",
     "Snapshot",
     "SnapshotError",
+    "InputError",
     "SolveOptions",
     "SolveResult",
     "Status",

@@ -15,20 +15,26 @@ from pathlib import Path
 import click
 import numpy as np
 
+from optimiser.analysis.explain import explain as explain_patient
+from optimiser.analysis.value import capacity_value
+from optimiser.analysis.whatif import parse_change
+from optimiser.analysis.whatif import whatif as run_whatif
 from optimiser.api import SOLVERS, allocate
 from optimiser.constants import BED_DAY_COST
-from optimiser.data.problems import SnapshotError
+from optimiser.data.files import read_plan_placements, write_atomic
+from optimiser.data.problems import InputError
+from optimiser.generate import generate_snapshot
 from optimiser.model.loading import load_snapshot
+from optimiser.report.html import write_report
 
 SNAPSHOT = click.argument("snapshot", type=click.Path(path_type=Path))
 
 
 class SnapshotProblem(click.ClickException):
     """A broken snapshot: exit status 2 and every problem on stderr."""
-
     exit_code = 2
 
-    def __init__(self, error: SnapshotError):
+    def __init__(self, error: InputError):
         super().__init__(error.report())
 
     def show(self, file=None) -> None:
@@ -38,7 +44,7 @@ class SnapshotProblem(click.ClickException):
 def _load(path: Path):
     try:
         return load_snapshot(path)
-    except SnapshotError as error:
+    except InputError as error:
         raise SnapshotProblem(error) from None
 
 
@@ -153,11 +159,10 @@ def allocate_command(snapshot, out, as_json, keep, disruption_penalty, **solve) 
     requested = solve["time_limit"]
     solve["time_limit"] = max(solve["time_limit"] - (time.perf_counter() - started), 0.05)  # the limit counts loading too
     if keep is not None:
-        from optimiser.model.previous import read_plan_placements
 
         try:
             solve.update(keep=read_plan_placements(keep), disruption_penalty=disruption_penalty)
-        except SnapshotError as error:
+        except InputError as error:
             raise SnapshotProblem(error) from None
     plan = allocate(loaded, **solve)
     plan.summary["options"]["time_limit"] = requested  # as asked, not what was left after loading
@@ -236,9 +241,6 @@ def _open_parts_line(parts: dict) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 def whatif(snapshot, add_capacity, close, add_stock, as_json, **solve) -> None:
     """Solve SNAPSHOT as it is and with the changes; print what differs."""
-    from optimiser.analysis.whatif import parse_change
-    from optimiser.analysis.whatif import whatif as run_whatif
-
     changes, errors = [], []
     for option, texts in (("add-capacity", add_capacity), ("close", close), ("add-stock", add_stock)):
         for text in texts:
@@ -253,7 +255,7 @@ def whatif(snapshot, add_capacity, close, add_stock, as_json, **solve) -> None:
     loaded = _load(snapshot)
     try:
         comparison = run_whatif(loaded, changes, **solve)
-    except SnapshotError as error:
+    except InputError as error:
         raise SnapshotProblem(error) from None
     if as_json:
         figures = {
@@ -284,9 +286,6 @@ def whatif(snapshot, add_capacity, close, add_stock, as_json, **solve) -> None:
 @solve_options
 def value(snapshot, out, candidates, bed_day_cost, top, **solve) -> None:
     """Write capacity_value.csv: what one more bed, carer-hour or item is worth (exact re-solves)."""
-    from optimiser.analysis.value import capacity_value
-    from optimiser.data.files import write_atomic
-
     if out.exists() and not out.is_dir():
         raise click.UsageError(f"--out {out} is a file; give a folder")
     loaded = _load(snapshot)
@@ -317,15 +316,12 @@ def value(snapshot, out, candidates, bed_day_cost, top, **solve) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
 def explain(plan_dir, patient_id, snapshot, as_json) -> None:
     """Explain PATIENT_ID in the plan in PLAN_DIR: the choice, every alternative, what binds."""
-    from optimiser.analysis.explain import explain as explain_patient
-    from optimiser.model.previous import read_plan_placements
-
     if snapshot is None:
         snapshot = _snapshot_of(plan_dir)
     loaded = _load(snapshot)
     try:
         placements = read_plan_placements(plan_dir)
-    except SnapshotError as error:
+    except InputError as error:
         raise SnapshotProblem(error) from None
     try:
         explanation = explain_patient(loaded, placements, patient_id)
@@ -348,8 +344,6 @@ def explain(plan_dir, patient_id, snapshot, as_json) -> None:
 @click.option("--bed-day-cost", type=click.FloatRange(min=0), default=BED_DAY_COST, show_default=True, help="Pounds per acute bed-day.")
 def report(plan_dir, snapshot, out, bed_day_cost) -> None:
     """Write one self-contained HTML report of the plan in PLAN_DIR (opens offline)."""
-    from optimiser.report.html import write_report
-
     for name in ("plan.csv", "unplaced.csv", "summary.json"):
         if not (plan_dir / name).is_file():
             raise click.UsageError(f"{plan_dir / name} is missing; give a folder that `optimiser allocate` wrote")
@@ -380,7 +374,6 @@ def generate(out: Path, size: str, seed: int, snapshot_date: str) -> None:
     """Write a synthetic snapshot calibrated to public figures (see instances/README.md)."""
     import datetime as dt
 
-    from optimiser.generate import generate_snapshot
 
     try:
         date = dt.date.fromisoformat(snapshot_date)

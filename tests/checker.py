@@ -38,8 +38,9 @@ def _list(value: str) -> list[str]:
 class Instance:
     """The snapshot as plain dicts, with the contract's rules as methods."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, rules=()):
         folder = Path(folder)
+        self.rules = tuple(rules)  # extra rules of a test: rule(instance, plan) -> list of violations
         settings = tomllib.loads((folder / "snapshot.toml").read_text())
         self.date = settings["snapshot_date"]
         self.D = settings.get("horizon_days", 14)
@@ -178,6 +179,8 @@ class Instance:
         for p, where in self.pinned.items():
             if complete and plan.get(p) != where:
                 broken.append(f"rule 8: {p} not placed as pinned")
+        for rule in self.rules:
+            broken += rule(self, plan)
         return broken
 
     def objective(self, plan: dict) -> float:
@@ -191,9 +194,10 @@ def read_plan(plan_folder: Path, instance: Instance) -> dict:
     }
 
 
-def check_plan_folder(snapshot_folder: Path, plan_folder: Path) -> tuple[list[str], float]:
-    """(violations, objective) of a written plan; also checks the files' columns and reported costs."""
-    instance = Instance(snapshot_folder)
+def check_plan_folder(snapshot_folder: Path, plan_folder: Path, rules=()) -> tuple[list[str], float]:
+    """(violations, objective) of a written plan; also checks the files' columns and reported costs.
+    ``rules``: extra rules of a test (see ``Instance``)."""
+    instance = Instance(snapshot_folder, rules)
     plan_rows = _rows(Path(plan_folder), "plan.csv")
     plan = read_plan(plan_folder, instance)
     broken = instance.violations(plan)
@@ -211,12 +215,13 @@ def check_plan_folder(snapshot_folder: Path, plan_folder: Path) -> tuple[list[st
     return broken, instance.objective(plan)
 
 
-def brute_force_optimum(folder: Path, extra=None) -> float:
+def brute_force_optimum(folder: Path, extra=None, rules=()) -> float:
     """The optimum of a tiny snapshot by exhaustive search (depth-first, exact pruning).
 
     ``extra(p, choice)``, if given, is added to each patient's price (choice
-    is (service, day) or None for unplaced): an optional objective term."""
-    instance = Instance(folder)
+    is (service, day) or None for unplaced): an optional objective term.
+    ``rules``: extra rules of a test (see ``Instance``)."""
+    instance = Instance(folder, rules)
     patients = sorted(instance.patients)
     options = {}
     for p in patients:

@@ -11,7 +11,7 @@ from helpers import day, random_tiny_snapshot, write_snapshot
 from optimiser import allocate, load_snapshot
 from optimiser.analysis.explain import explain
 from optimiser.cli import main
-from optimiser.model.previous import read_plan_placements
+from optimiser.data.files import read_plan_placements
 
 RULES_1_TO_4 = ("before the earliest start", "no weekend admissions")
 

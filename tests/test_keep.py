@@ -11,7 +11,7 @@ from helpers import day, random_tiny_snapshot, write_snapshot
 
 from optimiser import allocate, load_snapshot
 from optimiser.cli import main
-from optimiser.model.previous import read_plan_placements
+from optimiser.data.files import read_plan_placements
 
 
 def _previous(folder, tmp_path, seed):

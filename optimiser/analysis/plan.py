@@ -17,6 +17,7 @@ import pandas as pd
 
 from optimiser.analysis.reasons import unplaced_reasons
 from optimiser.data.files import write_atomic
+from optimiser.data.snapshot import Snapshot
 from optimiser.model.formulation import Formulation
 from optimiser.solve.result import PartReport, SolveResult
 
@@ -186,7 +187,7 @@ def parts_summary(parts: list[PartReport] | None, listed: int | None = 10) -> di
     }
 
 
-def delayed_bed_days(snapshot, placements: pd.DataFrame, unplaced: pd.DataFrame) -> float:
+def delayed_bed_days(snapshot: Snapshot, placements: pd.DataFrame, unplaced: pd.DataFrame) -> float:
     """Acute bed-days from today (or the ready day, if later) to each start; unplaced patients
     count to the end of the horizon. Reported, not optimised: the objective weighs days by priority."""
     ready = np.maximum(snapshot.patients["ready_day"].to_numpy(), 0)

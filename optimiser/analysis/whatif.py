@@ -25,7 +25,7 @@ import pandas as pd
 
 from optimiser.analysis.allocate import allocate
 from optimiser.analysis.plan import Plan
-from optimiser.data.problems import ProblemList, SnapshotError
+from optimiser.data.problems import InputError, ProblemList
 from optimiser.data.snapshot import Snapshot
 from optimiser.model.validation import check_snapshot
 
@@ -96,7 +96,7 @@ def _non_negative(text: str) -> float:
 
 
 def apply_changes(snapshot: Snapshot, changes: list[Change]) -> Snapshot:
-    """A new snapshot with the changes made; SnapshotError lists every change that cannot apply."""
+    """A new snapshot with the changes made; InputError lists every change that cannot apply."""
     problems = ProblemList()
     services = set(snapshot.services["service_id"])
     stores = set(snapshot.localities["equipment_store"]) - {""}
@@ -131,7 +131,7 @@ def apply_changes(snapshot: Snapshot, changes: list[Change]) -> Snapshot:
             "pinned.csv", int(line), "service_id", service, "is pinned to a service the what-if closes; unpin it or keep it open"
         )
     if problems:
-        raise SnapshotError(problems)
+        raise InputError(problems)
     changed = copy.copy(snapshot)
     changed.patients = snapshot.patients.copy()
     changed.services = snapshot.services.copy()
@@ -139,7 +139,7 @@ def apply_changes(snapshot: Snapshot, changes: list[Change]) -> Snapshot:
     changed.equipment = equipment.astype({"date": snapshot.equipment["date"].dtype}) if len(equipment) else equipment
     check_snapshot(changed, problems)
     if problems:
-        raise SnapshotError(problems)
+        raise InputError(problems)
     return changed
 
 
@@ -177,16 +177,11 @@ def _gap_text(plan: Plan) -> str:
     return "n/a" if gap is None or not np.isfinite(gap) else f"{100 * gap:.2g}%"
 
 
-def delayed_bed_days(plan: Plan) -> float:
-    """Acute bed-days waited from today (or the ready day) to the start; unplaced counted to the horizon's end."""
-    return float(plan.summary["delayed_bed_days"])
-
-
 def compare(changes: list[Change], base: Plan, variant: Plan) -> Comparison:
     measures = {
         "placed": lambda plan: plan.summary["placed"],
         "unplaced": lambda plan: plan.summary["unplaced"],
-        "delayed bed-days": delayed_bed_days,
+        "delayed bed-days": lambda plan: float(plan.summary["delayed_bed_days"]),  # plan.delayed_bed_days
         "objective": lambda plan: plan.summary["objective"],
     }
     figures = pd.DataFrame(

@@ -1,7 +1,7 @@
 """Input problems: what is wrong with a snapshot, where, and how to fix it.
 
 Loading never stops at the first problem: every check appends to a
-:class:`ProblemList`, and :class:`SnapshotError` carries them all.
+:class:`ProblemList`, and :class:`InputError` carries them all.
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ class ProblemList(list):
         self.append(Problem(file, line, column, None if value is None else str(value), message))
 
 
-class SnapshotError(Exception):
-    """The snapshot breaks the contract; ``problems`` lists every problem found."""
+class InputError(Exception):
+    """Bad input (a snapshot that breaks the contract, a plan folder, a what-if change);
+    ``problems`` lists every problem found."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
@@ -64,3 +65,6 @@ class SnapshotError(Exception):
         if len(shown) < len(self.problems):
             lines.append(f"  ... and {len(self.problems) - len(shown)} more")
         return "\n".join(lines)
+
+
+SnapshotError = InputError  # the name from before InputError covered every input; the same class

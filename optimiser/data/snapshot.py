@@ -56,6 +56,16 @@ class Snapshot:
     def weights(self) -> schema.Weights:
         return self.settings.weights
 
+    @property
+    def patient_index(self) -> pd.Series:
+        """Position (``patient`` index) of each patient_id in ``patients``."""
+        return pd.Series(np.arange(len(self.patients)), index=self.patients["patient_id"])
+
+    @property
+    def service_index(self) -> pd.Series:
+        """Position (``service`` index) of each service_id in ``services``."""
+        return pd.Series(np.arange(len(self.services)), index=self.services["service_id"])
+
     def day_of(self, dates: pd.Series) -> np.ndarray:
         """Day index of each date: (date - snapshot_date).days (float, NaN where no date)."""
         origin = pd.Timestamp(self.snapshot_date)

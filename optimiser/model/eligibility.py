@@ -46,7 +46,7 @@ def off_preference(snapshot: Snapshot, patient: np.ndarray, service: np.ndarray)
     lists = patients["preferred_services"]
     has_list = lists.map(len).to_numpy() > 0
     preferred = pd.DataFrame({"patient": np.arange(len(patients)), "service_id": lists}).explode("service_id").dropna()
-    service_index = pd.Series(np.arange(len(snapshot.services)), index=snapshot.services["service_id"])
+    service_index = snapshot.service_index
     preferred = preferred[preferred["service_id"].isin(service_index.index)]  # others can never be chosen
     preferred_codes = preferred["patient"].to_numpy(dtype=np.int64) * len(snapshot.services) + service_index.loc[
         preferred["service_id"]
@@ -118,8 +118,8 @@ def eligible_triples(
 def pinned_triples(snapshot: Snapshot) -> pd.DataFrame:
     """Pinned rows as integer (patient, service, day)."""
     pinned = snapshot.pinned
-    patient_index = pd.Series(np.arange(len(snapshot.patients)), index=snapshot.patients["patient_id"])
-    service_index = pd.Series(np.arange(len(snapshot.services)), index=snapshot.services["service_id"])
+    patient_index = snapshot.patient_index
+    service_index = snapshot.service_index
     return pd.DataFrame(
         {
             "patient": patient_index.loc[pinned["patient_id"]].to_numpy(dtype=np.int64),

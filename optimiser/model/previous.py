@@ -1,4 +1,4 @@
-"""Placements from an earlier plan: read plan.csv, match them to today's model.
+"""Placements from an earlier plan (``data.files.read_plan_placements``), matched to today's model.
 
 Used by ``allocate --keep`` (yesterday's plan as the default) and as a warm
 start (a plan for a snapshot with more capacity is still feasible).
@@ -6,52 +6,20 @@ start (a plan for a snapshot with more capacity is still feasible).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from optimiser.data.problems import ProblemList, SnapshotError
 from optimiser.data.snapshot import Snapshot
 from optimiser.model.formulation import Formulation
-
-REQUIRED = ("patient_id", "service_id", "start_date")
-
-
-def read_plan_placements(folder: str | Path) -> pd.DataFrame:
-    """plan.csv of a plan folder: patient_id, service_id, start_date (ISO text); SnapshotError lists problems."""
-    path = Path(folder) / "plan.csv"
-    problems = ProblemList()
-    if not path.is_file():
-        problems.add(str(path), None, None, None, "is missing; give a folder that `optimiser allocate` wrote")
-        raise SnapshotError(problems)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        missing = [column for column in REQUIRED if column not in header]
-        for column in missing:
-            problems.add(str(path), 1, column, None, "column is missing; plan.csv needs patient_id, service_id, start_date")
-        rows = []
-        if not missing:
-            for line, row in enumerate(reader, start=2):
-                try:
-                    pd.Timestamp(row["start_date"]).date()
-                except (ValueError, TypeError):
-                    problems.add(str(path), line, "start_date", row["start_date"], "is not a date; write YYYY-MM-DD")
-                    continue
-                rows.append({column: row[column].strip() for column in REQUIRED})
-    if problems:
-        raise SnapshotError(problems)
-    return pd.DataFrame(rows, columns=list(REQUIRED))
 
 
 def placement_triples(snapshot: Snapshot, placements: pd.DataFrame) -> pd.DataFrame:
     """(patient, service, day) of the placements whose patient and service are in the snapshot
     and whose start date is within the horizon."""
-    patient_index = pd.Series(np.arange(len(snapshot.patients)), index=snapshot.patients["patient_id"])
-    service_index = pd.Series(np.arange(len(snapshot.services)), index=snapshot.services["service_id"])
+    patient_index = snapshot.patient_index
+    service_index = snapshot.service_index
     frame = placements[placements["patient_id"].isin(patient_index.index) & placements["service_id"].isin(service_index.index)]
     day = snapshot.day_of(frame["start_date"])
     inside = (day >= 0) & (day < snapshot.horizon)

@@ -26,7 +26,7 @@ def reach_table(snapshot: Snapshot) -> pd.DataFrame:
     patient's, applied later.
     """
     services = snapshot.services
-    service_index = pd.Series(np.arange(len(services)), index=services["service_id"])
+    service_index = snapshot.service_index
 
     home = services[services["pathway"] == 1]
     coverage = snapshot.coverage[["service_id", "locality"]].drop_duplicates()
@@ -120,7 +120,7 @@ def cumulative_capacity(snapshot: Snapshot) -> np.ndarray:
     arrivals = np.zeros((len(snapshot.services), horizon))
     capacity = snapshot.capacity
     if len(capacity):
-        service_index = pd.Series(np.arange(len(snapshot.services)), index=snapshot.services["service_id"])
+        service_index = snapshot.service_index
         days = np.maximum(snapshot.day_of(capacity["date"]), 0).astype(np.int64)
         inside = days < horizon
         rows = service_index.loc[capacity["service_id"]].to_numpy()[inside]

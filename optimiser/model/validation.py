@@ -37,8 +37,8 @@ def check_pinned_rules(snapshot: Snapshot, problems: ProblemList, families: tupl
     (rules 1-4 and the stock each start needs here, the row families' totals by each family)."""
     families = active() if families is None else families
     patients, services, pinned = snapshot.patients, snapshot.services, snapshot.pinned
-    patient_index = pd.Series(np.arange(len(patients)), index=patients["patient_id"])
-    service_index = pd.Series(np.arange(len(services)), index=services["service_id"])
+    patient_index = snapshot.patient_index
+    service_index = snapshot.service_index
     rows = pd.DataFrame(
         {
             "patient": patient_index.loc[pinned["patient_id"]].to_numpy(),

@@ -195,7 +195,7 @@ def capacity_svg(snapshot: Snapshot, plan: pd.DataFrame, cell: int = 26, row_hei
     services = snapshot.services
     horizon = snapshot.horizon
     capacity = cumulative_capacity(snapshot)
-    index = pd.Series(np.arange(len(services)), index=services["service_id"])
+    index = snapshot.service_index
     used = np.zeros_like(capacity)
     if len(plan):
         s = index[plan["service_id"]].to_numpy()

@@ -6,60 +6,7 @@
 >>> plan.write("plan")
 """
 
-from optimiser.api import (
-    ROUTES,
-    SOLVERS,
-    AddCapacity,
-    AddStock,
-    Close,
-    Formulation,
-    InputError,
-    PartsSettings,
-    Plan,
-    Problem,
-    SearchSettings,
-    Snapshot,
-    SnapshotError,
-    SolveOptions,
-    SolveResult,
-    Status,
-    Termination,
-    Tuning,
-    allocate,
-    build_formulation,
-    capacity_value,
-    explain,
-    load_snapshot,
-    solve,
-    whatif,
-)
-
-__all__ = [
-    "AddCapacity",
-    "AddStock",
-    "Close",
-    "Formulation",
-    "PartsSettings",
-    "Plan",
-    "Problem",
-    "ROUTES",
-    "SOLVERS",
-    "SearchSettings",
-    "Snapshot",
-    "SnapshotError",
-    "InputError",
-    "SolveOptions",
-    "SolveResult",
-    "Status",
-    "Termination",
-    "Tuning",
-    "allocate",
-    "build_formulation",
-    "capacity_value",
-    "explain",
-    "load_snapshot",
-    "solve",
-    "whatif",
-]
+from optimiser.api import *  # noqa: F403 (the public API: api.__all__)
+from optimiser.api import __all__  # noqa: F401
 
 __version__ = "0.1.0"

@@ -9,3 +9,6 @@ BED_DAY_COST = 562.0
 DISRUPTION_PENALTY = 3.0
 """Objective units per patient moved from an earlier plan (``--keep``): about three days'
 wait of a priority-1 patient."""
+
+FEASIBILITY = 1e-6
+"""How far a solver's plan may exceed a row's right-hand side and still count as keeping it."""

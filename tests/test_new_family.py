@@ -188,3 +188,38 @@ def test_pinned_rows_that_break_the_new_family_are_input_errors(tmp_path):
         load_snapshot(folder)
     assert [problem.line for problem in error.value.problems] == [2, 3]
     assert all("more than 1 pinned starts at site H" in str(problem) for problem in error.value.problems)
+
+
+def test_dominance_rows_refuse_a_family_their_proof_does_not_cover(tmp_path):
+    from optimiser.model.dominance import with_dominance
+
+    folder = two_site_snapshot(tmp_path / "s", 0)
+    with registered(SiteStarts(1)):
+        formulation = build_formulation(load_snapshot(folder))
+    with pytest.raises(ValueError, match="not for site_starts"):
+        with_dominance(formulation)
+
+
+class LyingSiteStarts(SiteStarts):
+    """The same rows, but a room that never says no: its greedy plan breaks the rows."""
+
+    def room(self, snapshot, placed):
+        return Room()
+
+
+def test_a_warm_start_that_breaks_the_rows_is_not_trusted(tmp_path):
+    from optimiser import solve
+
+    folder = write_snapshot(
+        tmp_path / "s",
+        patients=[bed_patient("P1"), bed_patient("P2")],
+        services=[care_home("C")],
+        capacity=[{"service_id": "C", "date": day(0), "amount": 2}],
+        horizon=1,
+    )
+    with registered(LyingSiteStarts(1)):
+        formulation = build_formulation(load_snapshot(folder))
+    assert formulation.violations(greedy_plan(formulation)) == ["site_starts[0,0]"]
+    with pytest.raises(AssertionError, match="the warm start breaks rows"):
+        solve(formulation, "highs")
+    assert solve(formulation, "highs", warm_start=False).objective > 0  # without it, the solve is fine

@@ -57,7 +57,7 @@ COLUMNS = [
     "pounds_saved",
     "exact",
 ]
-TOLERANCE = 1e-7
+DUAL_ZERO = 1e-7  # a row dual smaller than this is taken as zero
 
 
 def capacity_value(
@@ -126,11 +126,11 @@ def _candidates(base: Plan, most: int) -> pd.DataFrame:
             frame = block.keys.assign(dual=dual * block.scale, day=snapshot.day_of(block.keys["date"]).astype(int))
             for service_id, mine in frame.groupby("service_id", sort=False):
                 mine = mine.sort_values("day")
-                nonzero = mine[mine["dual"] < -TOLERANCE]
+                nonzero = mine[mine["dual"] < -DUAL_ZERO]
                 days = sorted({0} | {b + 1 for b in nonzero["day"] if b + 1 < snapshot.horizon})
                 for d in days:
                     estimate = max(float(-mine.loc[mine["day"] >= d, "dual"].sum()), 0.0)
-                    if d == 0 or estimate > TOLERANCE:
+                    if d == 0 or estimate > DUAL_ZERO:
                         estimates[("service", service_id, d)] = estimate
         elif block.family == "equipment":
             frame = block.keys.assign(dual=dual)

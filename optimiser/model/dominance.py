@@ -185,8 +185,17 @@ def define_dominance(formulation: Formulation, dominance: Dominance | None = Non
     )
 
 
+PROVEN_FOR = ("assignment", "capacity", "admissions", "equipment")  # the families the proof above covers
+
+
 def with_dominance(formulation: Formulation) -> tuple[Formulation, Dominance]:
-    """The formulation with its dominance rows added (same variables, same optimum)."""
+    """The formulation with its dominance rows added (same variables, same optimum).
+
+    The proof covers the families in ``PROVEN_FOR`` only; another family could tell
+    p and q apart, so with one the rows are refused (ValueError)."""
+    unproven = [family.name for family in formulation.families if family.name not in PROVEN_FOR]
+    if unproven:
+        raise ValueError(f"dominance rows are proven for {', '.join(PROVEN_FOR)} only, not for {', '.join(unproven)}")
     dominance = find_dominance(formulation)
     block = define_dominance(formulation, dominance)
     if block.size == 0:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from optimiser.constants import FEASIBILITY
 from optimiser.data.snapshot import Snapshot
 from optimiser.model.costs import unplaced_cost
 from optimiser.model.eligibility import eligible_triples, pinned_lower_bounds
@@ -118,7 +119,7 @@ class Formulation:
         """The contract objective of a 0/1 vector x."""
         return float(self.constant + self.objective @ np.round(x))
 
-    def violations(self, x: np.ndarray, tolerance: float = 1e-6) -> list[str]:
+    def violations(self, x: np.ndarray, tolerance: float = FEASIBILITY) -> list[str]:
         """Names of rows or bounds a 0/1 vector breaks (empty when feasible)."""
         matrix, upper = self.matrix()
         x = np.round(x)

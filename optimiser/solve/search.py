@@ -59,6 +59,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from optimiser.constants import FEASIBILITY, TOLERANCE
 from optimiser.model.formulation import Formulation
 from optimiser.model.scaling import ScalingError, scale_objective, scale_rows
 from optimiser.solve.cancel import Cancellation
@@ -184,11 +185,11 @@ class Search:
             candidate = self._solve_highs(free, seconds, nodes)
         feasible = (
             candidate is not None
-            and np.all(self._matrix @ candidate <= self._row_upper + 1e-6)
-            and np.all(candidate >= formulation.lower - 1e-6)
+            and np.all(self._matrix @ candidate <= self._row_upper + FEASIBILITY)
+            and np.all(candidate >= formulation.lower - FEASIBILITY)
         )
         candidate_value = formulation.value(candidate) if feasible else np.inf
-        if candidate_value < self.value - 1e-9:
+        if candidate_value < self.value - TOLERANCE:
             self.best, self.value = candidate, candidate_value
             self.improvements += 1
             self.failures = 0

@@ -81,6 +81,18 @@ class SiteStarts(Family):
         return triples["day"].to_numpy()  # a per-day row: every day its own interval, none dropped
 
 
+def two_patients_two_beds(folder, pinned=None, horizon=1):
+    """Two care-home patients of site H and a home with two beds free from today."""
+    return write_snapshot(
+        folder,
+        patients=[bed_patient("P1"), bed_patient("P2")],
+        services=[care_home("C")],
+        capacity=[{"service_id": "C", "date": day(0), "amount": 2}],
+        pinned=pinned,
+        horizon=horizon,
+    )
+
+
 def site_rule(most):
     """The same rule, read apart from the model (plain dicts of the checker)."""
 
@@ -153,13 +165,7 @@ def test_the_random_snapshots_are_ones_where_the_rule_binds(tmp_path):
 def test_the_new_family_binds_and_reasons_and_explain_name_it(tmp_path):
     """Two patients of site H, two free care-home beds, one start a day from H, one day:
     one is placed; the other is unplaced because of the site rule, and explain says so."""
-    folder = write_snapshot(
-        tmp_path / "s",
-        patients=[bed_patient("P1"), bed_patient("P2")],
-        services=[care_home("C")],
-        capacity=[{"service_id": "C", "date": day(0), "amount": 2}],
-        horizon=1,
-    )
+    folder = two_patients_two_beds(tmp_path / "s")
     assert allocate(load_snapshot(folder)).summary["placed"] == 2  # without the family both go
     with registered(SiteStarts(1)):
         snapshot = load_snapshot(folder)
@@ -175,14 +181,8 @@ def test_the_new_family_binds_and_reasons_and_explain_name_it(tmp_path):
 
 
 def test_pinned_rows_that_break_the_new_family_are_input_errors(tmp_path):
-    folder = write_snapshot(
-        tmp_path / "s",
-        patients=[bed_patient("P1"), bed_patient("P2")],
-        services=[care_home("C")],
-        capacity=[{"service_id": "C", "date": day(0), "amount": 2}],
-        pinned=[{"patient_id": "P1", "service_id": "C", "date": day(0)}, {"patient_id": "P2", "service_id": "C", "date": day(0)}],
-        horizon=2,
-    )
+    pinned = [{"patient_id": "P1", "service_id": "C", "date": day(0)}, {"patient_id": "P2", "service_id": "C", "date": day(0)}]
+    folder = two_patients_two_beds(tmp_path / "s", pinned=pinned, horizon=2)
     load_snapshot(folder)  # fine without the family
     with registered(SiteStarts(1)), pytest.raises(InputError) as error:
         load_snapshot(folder)
@@ -210,13 +210,7 @@ class LyingSiteStarts(SiteStarts):
 def test_a_warm_start_that_breaks_the_rows_is_not_trusted(tmp_path):
     from optimiser import solve
 
-    folder = write_snapshot(
-        tmp_path / "s",
-        patients=[bed_patient("P1"), bed_patient("P2")],
-        services=[care_home("C")],
-        capacity=[{"service_id": "C", "date": day(0), "amount": 2}],
-        horizon=1,
-    )
+    folder = two_patients_two_beds(tmp_path / "s")
     with registered(LyingSiteStarts(1)):
         formulation = build_formulation(load_snapshot(folder))
     assert formulation.violations(greedy_plan(formulation)) == ["site_starts[0,0]"]

@@ -36,6 +36,7 @@ class _Facts:
         self.reach = {locality: frame for locality, frame in reach_table(snapshot).groupby("locality")}
         variables = formulation.variables
         self.rooms = [(family, family.room(snapshot, variables[chosen])) for family in formulation.families]
+        self._alone = None  # each family's alone check, prepared when first needed
         self.variable_patient = variables["patient"].to_numpy()
         self.variable_columns = {name: variables[name].to_numpy() for name in ("service", "day", "cost")}
         self.pair_patient = self.pairs["patient"].to_numpy()
@@ -148,8 +149,11 @@ def _no_triple_reason(facts: _Facts, p: int) -> tuple[str, str]:
     """No triple although rules 1-3 leave services: a family's rule alone (the patient needs
     more than is ever free, or an item never in stock), most specific first; else timing."""
     services = facts.services_of(p)
-    for family in sorted(facts.formulation.families, key=lambda family: family.alone_rank):
-        reason = family.alone_reason(facts.snapshot, p, services)
+    if facts._alone is None:
+        ranked = sorted(facts.formulation.families, key=lambda family: family.alone_rank)
+        facts._alone = [(family, family.alone(facts.snapshot)) for family in ranked]
+    for family, alone in facts._alone:
+        reason = alone(p, services)
         if reason is not None:
             return family.cause or family.name, reason
     return "horizon", "horizon: no eligible service admits on a day the patient can start within the horizon"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -41,6 +42,42 @@ def write_atomic(path: Path, text: str) -> None:
             os.unlink(temporary)
         raise
 
+
+
+def write_folder(folder: Path, files: dict[str, str]) -> list[Path]:
+    """Write all the files of an output folder, or none: they go into a new sibling folder,
+    which then takes the old one's place (the old one, if any, is removed after). Other
+    files the old folder held are gone with it, so no output of an earlier run is left
+    beside the new ones. Returns the paths written."""
+    folder = Path(folder)
+    parent = folder.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".new", dir=parent))
+    try:
+        os.chmod(staging, 0o777 & ~_umask())
+        for name, text in files.items():
+            with open(staging / name, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+        old = None
+        if folder.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=parent))
+            os.rmdir(old)
+            os.replace(folder, old)
+        os.replace(staging, folder)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [folder / name for name in files]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 def read_plan_placements(folder: str | Path) -> pd.DataFrame:
     """plan.csv of a plan folder: patient_id, service_id, start_date (ISO text); InputError lists problems."""

@@ -53,14 +53,15 @@ class InputError(Exception):
     """Bad input (a snapshot that breaks the contract, a plan folder, a what-if change);
     ``problems`` lists every problem found."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], subject: str = "snapshot"):
         self.problems = list(problems)
+        self.subject = subject  # what has the problems: "snapshot", "flow file", ...
         super().__init__(self.report())
 
     def report(self, limit: int | None = None) -> str:
         shown = self.problems if limit is None else self.problems[:limit]
         noun = "problem" if len(self.problems) == 1 else "problems"
-        lines = [f"The snapshot has {len(self.problems)} {noun}; nothing was written."]
+        lines = [f"The {self.subject} has {len(self.problems)} {noun}; nothing was written."]
         lines += [f"  {problem}" for problem in shown]
         if len(shown) < len(self.problems):
             lines.append(f"  ... and {len(self.problems) - len(shown)} more")

@@ -108,6 +108,13 @@ SERVICES = Table(
             hint="max_admissions_per_day must be a whole number >= 0, or empty for no limit",
         ),
         Column("weekend_admissions", "bool", default=True),
+        Column(
+            "places",
+            "number",
+            default=None,
+            minimum=0.0,
+            hint="places must be a number >= 0 (the service's beds or carer-hours a day), or empty",
+        ),
     ),
 )
 

@@ -8,7 +8,7 @@ A family knows everything about its rule, and everyone else asks it:
   start is blocked (``explain``), and why a patient crowded out of every place is
   unplaced (``reasons``); the greedy plan is built by asking every family's room;
 - ``check_pinned``: the problems pinned rows make under its rule (validation);
-- ``alone_reason``: why a patient has no triple at all because of this rule alone
+- ``alone``: why a patient has no triple at all because of this rule alone
   (the reduction in ``eligibility.py`` drops such triples);
 - ``start_intervals`` and ``days_kept``: what the exact dominated-day reduction
   (``reductions.py``) may assume of its rows.
@@ -18,6 +18,8 @@ A new family is one module with a ``Family`` subclass, and an entry in
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -53,7 +55,7 @@ class Family:
 
     name: str = ""
     cause: str | None = None
-    alone_rank: int = 100  # families' alone_reason are asked in this order (most specific first)
+    alone_rank: int = 100  # families' ``alone`` checks are asked in this order (most specific first)
 
     def rows(self, snapshot: Snapshot, variables: pd.DataFrame, naive: bool = False) -> RowBlock:
         raise NotImplementedError
@@ -65,10 +67,10 @@ class Family:
     def check_pinned(self, snapshot: Snapshot, pinned: pd.DataFrame, problems: ProblemList) -> None:
         """Add the problems the pinned rows (patient, service, day, line) make under this rule."""
 
-    def alone_reason(self, snapshot: Snapshot, p: int, services: np.ndarray) -> str | None:
-        """Why p, eligible for ``services`` by rules 1-3, has no triple because of this rule
-        alone; None if this rule is not why."""
-        return None
+    def alone(self, snapshot: Snapshot) -> Callable[[int, np.ndarray], str | None]:
+        """A check, prepared once for the snapshot: why patient p, eligible for ``services``
+        by rules 1-3, has no triple because of this rule alone (None if this rule is not why)."""
+        return lambda p, services: None
 
     def start_intervals(self, snapshot: Snapshot, triples: pd.DataFrame) -> np.ndarray | None:
         """A label per triple that changes with the day exactly where this family's rows for

@@ -122,15 +122,22 @@ class Capacity(Family):
                     f"{snapshot.date_of([day])[0]}; unpin some or add capacity",
                 )
 
-    def alone_reason(self, snapshot: Snapshot, p: int, services: np.ndarray) -> str | None:
+    def alone(self, snapshot: Snapshot):
         """The patient alone needs more than any eligible service ever has free."""
-        use = snapshot.patients["use"].iat[p]
-        most = cumulative_capacity(snapshot)[services, -1]
-        if not (most < use - TOLERANCE).all():
-            return None
-        ids = snapshot.services["service_id"].to_numpy()[services]
-        unit = unit_of(snapshot, p)
-        return f"capacity: needs {use:g} {unit}; eligible services {names(ids)} have at most {most.max():g} free in the horizon"
+        last = cumulative_capacity(snapshot)[:, -1]
+        uses = snapshot.patients["use"].to_numpy()
+        ids = snapshot.services["service_id"].to_numpy()
+
+        def reason(p: int, services: np.ndarray) -> str | None:
+            use, most = uses[p], last[services]
+            if not (most < use - TOLERANCE).all():
+                return None
+            return (
+                f"capacity: needs {use:g} {unit_of(snapshot, p)}; eligible services {names(ids[services])} "
+                f"have at most {most.max():g} free in the horizon"
+            )
+
+        return reason
 
     def start_intervals(self, snapshot: Snapshot, triples: pd.DataFrame) -> np.ndarray:
         """Cap(s, .) changes: the count of days so far on which new capacity arrived."""

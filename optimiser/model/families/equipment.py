@@ -132,28 +132,29 @@ class Equipment(Family):
                     f"than has arrived by {snapshot.date_of([day])[0]}; unpin some or add stock",
                 )
 
-    def alone_reason(self, snapshot: Snapshot, p: int, services: np.ndarray) -> str | None:
+    def alone(self, snapshot: Snapshot):
         """An item the patient needs is never in stock at their store within the horizon."""
-        if equipment_ready_days(snapshot)[p] < snapshot.horizon:
-            return None
-        store = snapshot.patients["store"].iat[p]
+        ready = equipment_ready_days(snapshot)
         needs = equipment_needs(snapshot)
-        mine = needs[needs["patient"] == p]
-        items, keys = mine["item"].to_numpy(), mine["key"].to_numpy()
-        if store == "":
-            return f"equipment: needs {names(items)} but locality {snapshot.patients['locality'].iat[p]} has no equipment store"
+        needs_of = {p: (frame["item"].to_numpy(), frame["key"].to_numpy()) for p, frame in needs.groupby("patient")}
         _, stock = cumulative_stock(snapshot)
-        missing = [item for item, key in zip(items, keys) if key < 0 or stock[key, -1] < 1 - TOLERANCE]
         last = snapshot.date_of([snapshot.horizon - 1])[0]
         equipment = snapshot.equipment
-        later = equipment[
-            (equipment["store_id"] == store)
-            & equipment["item"].isin(missing)
-            & (equipment["quantity"] > 0)
-            & (snapshot.day_of(equipment["date"]) >= snapshot.horizon)
-        ]
-        arrivals = "" if later.empty else f"; first arrives {later['date'].min().date().isoformat()}, past the horizon"
-        return f"equipment: {names(missing)} out of stock at store {store} through {last}{arrivals}"
+        later_rows = equipment[(equipment["quantity"] > 0) & (snapshot.day_of(equipment["date"]) >= snapshot.horizon)]
+
+        def reason(p: int, services: np.ndarray) -> str | None:
+            if ready[p] < snapshot.horizon:
+                return None
+            store = snapshot.patients["store"].iat[p]
+            items, keys = needs_of[p]
+            if store == "":
+                return f"equipment: needs {names(items)} but locality {snapshot.patients['locality'].iat[p]} has no equipment store"
+            missing = [item for item, key in zip(items, keys) if key < 0 or stock[key, -1] < 1 - TOLERANCE]
+            later = later_rows[(later_rows["store_id"] == store) & later_rows["item"].isin(missing)]
+            arrivals = "" if later.empty else f"; first arrives {later['date'].min().date().isoformat()}, past the horizon"
+            return f"equipment: {names(missing)} out of stock at store {store} through {last}{arrivals}"
+
+        return reason
 
     def start_intervals(self, snapshot: Snapshot, triples: pd.DataFrame) -> np.ndarray:
         """The stock of an item p needs changes: the count of days so far on which any arrived."""

@@ -1,0 +1,364 @@
+"""One simulated run under one policy: the day loop of the flow contract.
+
+Everything random in a run is drawn first, from streams spawned from the run's seed
+(``RunDraws``): arrival counts, which snapshot patient each newcomer copies, every
+patient's stay, the day-0 occupants' remaining stays. The policy only decides who starts
+where and when, so every policy of a run sees the same arrivals, patients and stays
+(common random numbers), and a run's results do not depend on which worker ran it.
+
+Day t: newcomers arrive (ready on t + notice_days); places whose stay ends on t are free
+again, equipment returns and deliveries arrive; the policy plans on the state as a
+snapshot dated t (the patients waiting or known; the capacity free from t on, and the
+places freed within ``known_release_days`` on their dates; the equipment in stock and
+arriving; the snapshot's own pinned rows not yet carried out); the plan's starts on day t
+are carried out (later ones are not: tomorrow plans again); the day is recorded.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from optimiser.constants import TOLERANCE
+from optimiser.data.snapshot import Snapshot, prepare, sort_by_ids
+from optimiser.model.formulation import build_formulation
+from optimiser.model.previous import placement_triples, start_vector
+from optimiser.simulate.flow import Flow
+from optimiser.solve.dispatch import solve
+
+DERIVED = ("ready_day", "earliest_day", "use", "max_travel", "store")
+DAILY_COLUMNS = [
+    "policy",
+    "run",
+    "day",
+    "date",
+    "pathway",
+    "arrived",
+    "placed",
+    "waiting",
+    "known",
+    "delayed_bed_days",
+    "occupied",
+    "places",
+    "mean_wait_placed",
+]
+PATIENT_COLUMNS = ["policy", "run", "patient_id", "pathway", "ready_day", "placed_day", "service_id", "wait_days", "stay_days"]
+
+
+@dataclass
+class RunDraws:
+    """Everything random in one run, drawn before any decision (module doc).
+
+    ``patients``: the day-0 patients then the newcomers, with ``arrival_day`` (day-0
+    patients: 0), ``ready_day`` (simulation day) and ``stay`` (days, L);
+    ``occupants``: day-0 occupants as (service, use, end_day), end_day = ceil(R).
+    """
+
+    patients: pd.DataFrame
+    occupants: pd.DataFrame
+
+
+def places_of(snapshot: Snapshot) -> tuple[np.ndarray, np.ndarray]:
+    """Each service's places (beds or carer-hours a day) and its capacity free on day 0;
+    a service without ``places`` has places = its capacity free on day 0."""
+    capacity = snapshot.capacity
+    day = snapshot.day_of(capacity["date"])
+    on_day0 = capacity[day <= 0].groupby("service_id")["amount"].sum()
+    free = on_day0.reindex(snapshot.services["service_id"]).fillna(0.0).to_numpy()
+    places = snapshot.services["places"].to_numpy(dtype=float)
+    return np.where(np.isnan(places), free, places), free
+
+
+def draw_run(snapshot: Snapshot, flow: Flow, seed: np.random.SeedSequence) -> RunDraws:
+    """The run's arrivals, patient copies, stays and occupants (module doc)."""
+    streams = [np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i)) for i in range(4)]  # not seed.spawn: no state
+    arrival_stream, copy_stream, stay_stream, occupant_stream = (np.random.default_rng(s) for s in streams)
+    patients = snapshot.patients
+    origin = snapshot.snapshot_date
+    pools = {}
+    for rate in flow.rates:
+        mine = patients["pathway"].to_numpy() == rate.pathway
+        if rate.site is not None:
+            mine &= patients["site"].to_numpy() == rate.site
+        pools[rate] = np.flatnonzero(mine)
+    templates, arrival_days = [], []
+    for t in range(flow.days):
+        weekday = (origin + dt.timedelta(days=t)).weekday()
+        for rate in flow.rates:
+            count = int(arrival_stream.poisson(rate.per_day * flow.weekday_factor[weekday]))
+            if count:
+                templates.append(copy_stream.choice(pools[rate], size=count))
+                arrival_days.append(np.full(count, t))
+    template = np.concatenate(templates) if templates else np.zeros(0, dtype=np.int64)
+    arrival_day = np.concatenate(arrival_days) if arrival_days else np.zeros(0, dtype=np.int64)
+
+    day0 = patients[[c for c in patients.columns if c not in DERIVED]].copy()
+    day0["arrival_day"] = 0
+    day0["newcomer"] = False
+    day0["ready_day"] = patients["ready_day"].to_numpy()
+    newcomers = patients.iloc[template][[c for c in patients.columns if c not in DERIVED]].copy()
+    prefix = "N"
+    while patients["patient_id"].str.startswith(prefix).any():
+        prefix += "N"
+    order = np.arange(len(template)) - np.searchsorted(arrival_day, arrival_day)  # k-th newcomer of its day
+    newcomers["patient_id"] = [f"{prefix}{t:04d}-{k:04d}" for t, k in zip(arrival_day, order)]
+    newcomers["ready_date"] = pd.to_datetime([origin + dt.timedelta(days=int(t + flow.notice_days)) for t in arrival_day])
+    newcomers["earliest_date"] = pd.NaT
+    newcomers["arrival_day"] = arrival_day
+    newcomers["newcomer"] = True
+    newcomers["ready_day"] = arrival_day + flow.notice_days
+    everyone = pd.concat([day0, newcomers], ignore_index=True)
+    pathway = everyone["pathway"].to_numpy()
+    stay = np.zeros(len(everyone))
+    for k in (1, 2, 3):  # one stream, drawn pathway by pathway in patient order
+        mine = np.flatnonzero(pathway == k)
+        stay[mine] = flow.stays[k].draw(stay_stream, len(mine))
+    everyone["stay"] = stay
+
+    places, free = places_of(snapshot)
+    mean_use = float(patients.loc[patients["pathway"] == 1, "use"].mean()) if (patients["pathway"] == 1).any() else 1.0
+    occupants = []
+    for s, (size, room) in enumerate(zip(places, free)):
+        held = size - room
+        if held <= TOLERANCE:
+            continue
+        k = int(snapshot.services["pathway"].iat[s])
+        unit = mean_use if k == 1 else 1.0
+        whole = int(math.floor(held / unit + TOLERANCE))
+        uses = [unit] * whole + ([held - whole * unit] if held - whole * unit > TOLERANCE else [])
+        remaining = flow.stays[k].draw_residual(occupant_stream, len(uses))
+        occupants += [(s, use, int(math.ceil(r))) for use, r in zip(uses, remaining)]
+    occupants = pd.DataFrame(occupants, columns=["service", "use", "end_day"])
+    return RunDraws(everyone, occupants)
+
+
+class Run:
+    """The state of one run under one policy, advanced a day at a time (``step``)."""
+
+    def __init__(self, snapshot: Snapshot, flow: Flow, draws: RunDraws, policy: str, run: int, options: dict | None = None):
+        self.snapshot, self.flow, self.policy, self.run = snapshot, flow, policy, run
+        self.options = options or {}
+        self.patients = draws.patients
+        n = len(self.patients)
+        self.use = np.where(
+            self.patients["pathway"].to_numpy() == 1,
+            np.nan_to_num(self.patients["care_hours"].to_numpy(dtype=float)) * self.patients["carers"].to_numpy(dtype=float),
+            1.0,
+        )
+        self.ends = self.patients["stay"].to_numpy()
+        self.placed_day = np.full(n, -1, dtype=np.int64)
+        self.service = np.full(n, -1, dtype=np.int64)
+        self.places, _ = places_of(snapshot)
+        self.service_pathway = snapshot.services["pathway"].to_numpy()
+        # holdings: (service, use, start, end): occupants first, then placements
+        self.holdings = [(int(o.service), float(o.use), 0, int(o.end_day)) for o in draws.occupants.itertuples()]
+        self.stock = self._initial_stock()
+        self.pinned = snapshot.pinned.copy()
+        self.previous: pd.DataFrame | None = None
+        self.daily: list[dict] = []
+        self.id_index = pd.Series(np.arange(n), index=self.patients["patient_id"])
+        self.newcomer = self.patients["newcomer"].to_numpy(dtype=bool)
+        stores = dict(zip(snapshot.localities["locality_id"], snapshot.localities["equipment_store"]))
+        self.store_of = self.patients["locality"].map(stores).fillna("").to_numpy()
+        self.decision_seconds = 0.0
+
+    def _initial_stock(self) -> dict[tuple[str, str], dict[int, float]]:
+        """Units arriving at each (store, item) by simulation day: equipment.csv (before the
+        snapshot: day 0), then deliveries; returns are added as packages start."""
+        stock: dict[tuple[str, str], dict[int, float]] = {}
+        equipment = self.snapshot.equipment
+        days = np.maximum(self.snapshot.day_of(equipment["date"]), 0).astype(np.int64)
+        for store, item, day, quantity in zip(equipment["store_id"], equipment["item"], days, equipment["quantity"]):
+            arrivals = stock.setdefault((store, item), {})
+            arrivals[int(day)] = arrivals.get(int(day), 0.0) + float(quantity)
+        for delivery in self.flow.deliveries:
+            arrivals = stock.setdefault((delivery.store, delivery.item), {})
+            for t in range(self.flow.days + self.snapshot.horizon):
+                units = math.floor((t + 1) * delivery.per_week / 7 + TOLERANCE) - math.floor(t * delivery.per_week / 7 + TOLERANCE)
+                if units:
+                    arrivals[t] = arrivals.get(t, 0.0) + units
+        return stock
+
+    def date(self, t: int) -> dt.date:
+        return self.snapshot.snapshot_date + dt.timedelta(days=t)
+
+    def state(self, t: int) -> Snapshot:
+        """The state on day t as a snapshot dated t (module doc)."""
+        base = self.snapshot
+        horizon = base.horizon
+        patients = self.patients
+        present = (patients["arrival_day"].to_numpy() <= t) & (self.placed_day < 0)
+        waiting = patients[present].drop(columns=["arrival_day", "newcomer", "ready_day", "stay"]).reset_index(drop=True)
+        waiting["line"] = np.arange(2, len(waiting) + 2)
+        date = pd.Timestamp(self.date(t))
+        rows = []
+        held = np.zeros(len(self.places))
+        released: dict[tuple[int, int], float] = {}
+        for service, use, start, end in self.holdings:
+            if start <= t < end:
+                held[service] += use
+                if end <= t + self.flow.known_release_days:
+                    released[(service, end)] = released.get((service, end), 0.0) + use
+        service_ids = base.services["service_id"].to_numpy()
+        for s in range(len(self.places)):
+            rows.append((service_ids[s], date, max(self.places[s] - held[s], 0.0)))
+        for (s, end), amount in sorted(released.items()):
+            if end - t < horizon:
+                rows.append((service_ids[s], pd.Timestamp(self.date(end)), amount))
+        capacity = pd.DataFrame(rows, columns=["service_id", "date", "amount"])
+        capacity.insert(0, "line", np.arange(2, len(capacity) + 2))
+        stock_rows = []
+        for (store, item), arrivals in sorted(self.stock.items()):
+            now = sum(units for day, units in arrivals.items() if day <= t)
+            stock_rows.append((store, item, date, max(now, 0.0)))
+            stock_rows += [
+                (store, item, pd.Timestamp(self.date(day)), units)
+                for day, units in sorted(arrivals.items())
+                if t < day < t + horizon and units > 0
+            ]
+        equipment = pd.DataFrame(stock_rows, columns=["store_id", "item", "date", "quantity"])
+        equipment.insert(0, "line", np.arange(2, len(equipment) + 2))
+        pinned = self.pinned[self.pinned["patient_id"].isin(set(waiting["patient_id"]))].reset_index(drop=True)
+        state = copy.copy(base)
+        state.settings = dataclasses.replace(base.settings, snapshot_date=self.date(t))
+        state.patients = waiting[[c for c in base.patients.columns if c not in DERIVED]]
+        state.capacity = capacity
+        state.equipment = equipment
+        state.pinned = pinned
+        prepare(state)
+        sort_by_ids(state)
+        return state
+
+    def decide(self, state: Snapshot) -> pd.DataFrame:
+        """The policy's plan on the state, as ``allocate`` makes it (the same formulation and
+        solve; no unplaced reasons, which the simulation does not use): placements
+        (patient_id, service_id, start_date, day). ``optimiser`` starts from yesterday's plan
+        where it is still feasible and better than the greedy one."""
+        began = time.perf_counter()
+        formulation = build_formulation(state)
+        if self.policy == "fifo":
+            result = solve(formulation, "greedy")
+        else:
+            limits = {"time_limit": self.flow.time_limit, "work_limit": self.flow.work_limit}
+            if limits["work_limit"] is not None and limits["time_limit"] is None:
+                limits["time_limit"] = 600.0  # a safety cap only
+            start = None
+            if self.previous is not None and len(self.previous):
+                start = start_vector(formulation, placement_triples(state, self.previous))
+            result = solve(formulation, "highs", start=start, threads=int(self.options.get("threads", 1)), **limits)
+        self.decision_seconds += time.perf_counter() - began
+        x = result.x if result.x is not None else np.zeros(formulation.num_variables)
+        chosen = formulation.variables[x > 0.5]
+        return pd.DataFrame(
+            {
+                "patient_id": state.patients["patient_id"].to_numpy()[chosen["patient"].to_numpy()],
+                "service_id": state.services["service_id"].to_numpy()[chosen["service"].to_numpy()],
+                "start_date": state.date_of(chosen["day"].to_numpy()).to_numpy(),
+                "day": chosen["day"].to_numpy(),
+            }
+        )
+
+    def step(self, t: int) -> None:
+        state = self.state(t)
+        plan = self.decide(state) if len(state.patients) else pd.DataFrame(columns=["patient_id", "service_id", "start_date", "day"])
+        self.previous = plan
+        today = plan[plan["day"] == 0] if "day" in plan else plan
+        service_index = self.snapshot.service_index
+        placed_today = []
+        for patient_id, service_id in zip(today["patient_id"], today["service_id"]):
+            p = int(self.id_index[patient_id])
+            s = int(service_index[service_id])
+            self.placed_day[p], self.service[p] = t, s
+            end = t + int(math.ceil(self.ends[p]))
+            self.holdings.append((s, float(self.use[p]), t, end))
+            placed_today.append(p)
+            self._take_equipment(p, t, end)
+        self.pinned = self.pinned[~self.pinned["patient_id"].isin(set(today["patient_id"]))]
+        self._record(t, np.asarray(placed_today, dtype=np.int64))
+
+    def _take_equipment(self, p: int, start: int, end: int) -> None:
+        if int(self.patients["pathway"].iat[p]) != 1:
+            return
+        store = self.store_of[p]
+        for item in sorted(set(self.patients["equipment"].iat[p])):
+            arrivals = self.stock.setdefault((store, item), {})
+            arrivals[start] = arrivals.get(start, 0.0) - 1.0
+            back = end + self.flow.return_days
+            arrivals[back] = arrivals.get(back, 0.0) + 1.0
+
+    def _record(self, t: int, placed_today: np.ndarray) -> None:
+        patients = self.patients
+        pathway = patients["pathway"].to_numpy()
+        arrival = patients["arrival_day"].to_numpy()
+        ready = patients["ready_day"].to_numpy()
+        unplaced = self.placed_day < 0
+        occupied = np.zeros(4)
+        for service, use, start, end in self.holdings:
+            if start <= t < end:
+                occupied[self.service_pathway[service]] += use
+        date = self.date(t).isoformat()
+        for k in (1, 2, 3):
+            mine = pathway == k
+            today = placed_today[pathway[placed_today] == k]
+            waiting = int(np.sum(mine & unplaced & (ready <= t) & (arrival <= t)))
+            self.daily.append(
+                {
+                    "policy": self.policy,
+                    "run": self.run,
+                    "day": t,
+                    "date": date,
+                    "pathway": k,
+                    "arrived": int(np.sum(mine & self.newcomer & (arrival == t))),
+                    "placed": len(today),
+                    "waiting": waiting,
+                    "known": int(np.sum(mine & unplaced & (ready > t) & (arrival <= t))),
+                    "delayed_bed_days": waiting,
+                    "occupied": float(occupied[k]),
+                    "places": float(self.places[self.service_pathway == k].sum()),
+                    "mean_wait_placed": float(np.mean(t - ready[today])) if len(today) else None,
+                }
+            )
+
+    def patient_table(self) -> pd.DataFrame:
+        patients = self.patients
+        arrived = patients["arrival_day"].to_numpy() < self.flow.days
+        placed = self.placed_day >= 0
+        service_ids = self.snapshot.services["service_id"].to_numpy()
+        ready = patients["ready_day"].to_numpy()
+        table = pd.DataFrame(
+            {
+                "policy": self.policy,
+                "run": self.run,
+                "patient_id": patients["patient_id"].to_numpy(),
+                "pathway": patients["pathway"].to_numpy(),
+                "ready_day": ready,
+                "placed_day": pd.array(np.where(placed, self.placed_day, 0), dtype="Int64"),
+                "service_id": np.where(placed, service_ids[np.maximum(self.service, 0)], ""),
+                "wait_days": pd.array(np.where(placed, self.placed_day - ready, 0), dtype="Int64"),
+                "stay_days": pd.array(np.ceil(self.ends).astype(np.int64), dtype="Int64"),
+            }
+        )
+        table.loc[~placed, ["placed_day", "wait_days", "stay_days"]] = pd.NA
+        return table[arrived].reset_index(drop=True)
+
+
+def simulate_run(snapshot: Snapshot, flow: Flow, policy: str, run: int, seed: np.random.SeedSequence, options=None) -> dict:
+    """One run under one policy: ``daily`` and ``patients`` records and the seconds its
+    decisions took (plain data, so a Dask worker can return it)."""
+    draws = draw_run(snapshot, flow, seed)
+    state = Run(snapshot, flow, draws, policy, run, options)
+    for t in range(flow.days):
+        state.step(t)
+    return {
+        "daily": pd.DataFrame(state.daily, columns=DAILY_COLUMNS),
+        "patients": state.patient_table()[PATIENT_COLUMNS],
+        "decision_seconds": state.decision_seconds,
+    }
+

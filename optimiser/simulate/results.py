@@ -1,0 +1,129 @@
+"""What a simulation reports: tidy tables (``daily``, ``patients``) and the summary computed
+from them, and writing them (``daily.csv``, ``patients.csv``, ``summary.json``,
+``report.html``) all at once or not at all.
+
+Every figure of the summary is computed from the two tables, afterwards (as Ciw's
+records): per policy, over runs, the mean and 95% interval (Student t) of total delayed
+bed-days and of their acute cost, the mean and 95th-percentile wait of the patients
+placed (pooled over runs), patients placed per run, the seconds each simulated day's
+decision took; per pair of policies, the paired difference of delayed bed-days (same
+runs, common random numbers) with its 95% interval; each also by pathway.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimiser.data.files import write_folder
+from optimiser.report.simulation import render_simulation_report
+from optimiser.simulate.flow import Flow
+
+
+@dataclass
+class SimulationResult:
+    daily: pd.DataFrame  # engine.DAILY_COLUMNS
+    patients: pd.DataFrame  # engine.PATIENT_COLUMNS
+    flow: Flow
+    decision_seconds: pd.DataFrame  # policy, run, seconds
+    summary: dict = field(default_factory=dict)
+
+    def write(self, folder: str | Path) -> list[Path]:
+        """daily.csv, patients.csv, summary.json and report.html, swapped in together."""
+        files = {
+            "daily.csv": self.daily.to_csv(index=False),
+            "patients.csv": self.patients.to_csv(index=False),
+            "summary.json": json.dumps(_json_safe(self.summary), indent=2) + "\n",
+            "report.html": render_simulation_report(self.daily, self.patients, self.summary),
+        }
+        return write_folder(Path(folder), files)
+
+
+def interval(values: np.ndarray) -> dict:
+    """Mean and 95% Student-t interval of the mean (no interval from one value)."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    mean = float(values.mean()) if len(values) else None
+    if len(values) < 2:
+        return {"mean": mean, "low": None, "high": None}
+    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+    return {"mean": mean, "low": mean - half, "high": mean + half}
+
+
+def summarise(daily: pd.DataFrame, patients: pd.DataFrame, flow: Flow, seconds: pd.DataFrame) -> dict:
+    """The summary of a simulation (module doc)."""
+    totals = daily.groupby(["policy", "run"])["delayed_bed_days"].sum()
+    by_pathway = daily.groupby(["policy", "pathway", "run"])["delayed_bed_days"].sum()
+    placed = patients[patients["placed_day"].notna()]
+    policies = {}
+    for policy in flow.policies:
+        mine = totals.loc[policy].to_numpy(dtype=float)
+        waits = placed.loc[placed["policy"] == policy, "wait_days"].to_numpy(dtype=float)
+        per_run = placed[placed["policy"] == policy].groupby("run").size().reindex(range(flow.runs), fill_value=0)
+        cost = interval(mine * flow.bed_day_cost)
+        policies[policy] = {
+            "delayed_bed_days": interval(mine),
+            "acute_cost": cost,
+            "mean_wait_days": float(waits.mean()) if len(waits) else None,
+            "p95_wait_days": float(np.percentile(waits, 95)) if len(waits) else None,
+            "placed_per_run": float(per_run.mean()),
+            "seconds_per_day": float(seconds.loc[seconds["policy"] == policy, "seconds"].mean() / flow.days),
+            "by_pathway": {
+                str(k): {"delayed_bed_days": interval(by_pathway.loc[(policy, k)].to_numpy(dtype=float))} for k in (1, 2, 3)
+            },
+        }
+    pairs = []
+    for i, first in enumerate(flow.policies):
+        for second in flow.policies[i + 1 :]:
+            difference = totals.loc[first].to_numpy(dtype=float) - totals.loc[second].to_numpy(dtype=float)
+            pathways = {
+                str(k): interval(by_pathway.loc[(first, k)].to_numpy(dtype=float) - by_pathway.loc[(second, k)].to_numpy(dtype=float))
+                for k in (1, 2, 3)
+            }
+            pairs.append({"policies": [first, second], "delayed_bed_days_difference": interval(difference), "by_pathway": pathways})
+    return {
+        "days": flow.days,
+        "runs": flow.runs,
+        "seed": flow.seed,
+        "policies": policies,
+        "paired_differences": pairs,
+        "flow": flow.as_dict(),
+        "versions": versions(),
+    }
+
+
+def versions() -> dict:
+    import highspy  # noqa: F401
+    import ortools
+
+    from optimiser import __version__
+
+    found = {"optimiser": __version__, "python": platform.python_version(), "ortools": ortools.__version__}
+    for name in ("numpy", "pandas", "scipy", "highspy", "distributed"):
+        try:
+            from importlib.metadata import version
+
+            found[name] = version(name)
+        except Exception:  # noqa: BLE001 (a version we cannot read is left out)
+            continue
+    return found
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    return value

@@ -16,6 +16,7 @@ import json
 import math
 import platform
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -100,18 +101,12 @@ def summarise(daily: pd.DataFrame, patients: pd.DataFrame, flow: Flow, seconds: 
 
 
 def versions() -> dict:
-    import highspy  # noqa: F401
-    import ortools
-
-    from optimiser import __version__
-
-    found = {"optimiser": __version__, "python": platform.python_version(), "ortools": ortools.__version__}
-    for name in ("numpy", "pandas", "scipy", "highspy", "distributed"):
+    """The versions of what made the results: Python, this package and its solvers."""
+    found = {"python": platform.python_version()}
+    for name in ("optimiser", "numpy", "pandas", "scipy", "highspy", "ortools", "distributed"):
         try:
-            from importlib.metadata import version
-
             found[name] = version(name)
-        except Exception:  # noqa: BLE001 (a version we cannot read is left out)
+        except PackageNotFoundError:
             continue
     return found
 

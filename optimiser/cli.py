@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,12 +27,15 @@ from optimiser.data.problems import InputError
 from optimiser.generate import generate_snapshot
 from optimiser.model.loading import load_snapshot
 from optimiser.report.html import write_report
+from optimiser.simulate import check_places, simulate
+from optimiser.simulate.flow import POLICIES, read_flow
 
 SNAPSHOT = click.argument("snapshot", type=click.Path(path_type=Path))
 
 
 class SnapshotProblem(click.ClickException):
     """A broken snapshot: exit status 2 and every problem on stderr."""
+
     exit_code = 2
 
     def __init__(self, error: InputError):
@@ -159,7 +163,6 @@ def allocate_command(snapshot, out, as_json, keep, disruption_penalty, **solve) 
     requested = solve["time_limit"]
     solve["time_limit"] = max(solve["time_limit"] - (time.perf_counter() - started), 0.05)  # the limit counts loading too
     if keep is not None:
-
         try:
             solve.update(keep=read_plan_placements(keep), disruption_penalty=disruption_penalty)
         except InputError as error:
@@ -281,7 +284,9 @@ def whatif(snapshot, add_capacity, close, add_stock, as_json, **solve) -> None:
     "--out", type=click.Path(path_type=Path), default=Path("."), show_default=True, help="Folder for capacity_value.csv."
 )
 @click.option("--candidates", type=click.IntRange(min=1), default=30, show_default=True, help="Most re-solves to make.")
-@click.option("--bed-day-cost", type=click.FloatRange(min=0), default=BED_DAY_COST, show_default=True, help="Pounds per acute bed-day.")
+@click.option(
+    "--bed-day-cost", type=click.FloatRange(min=0), default=BED_DAY_COST, show_default=True, help="Pounds per acute bed-day."
+)
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, help="Rows to print.")
 @solve_options
 def value(snapshot, out, candidates, bed_day_cost, top, **solve) -> None:
@@ -341,7 +346,9 @@ def explain(plan_dir, patient_id, snapshot, as_json) -> None:
     help="The snapshot the plan was made from (default: the one named in PLAN_DIR/summary.json).",
 )
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="HTML file to write [default: PLAN_DIR/report.html].")
-@click.option("--bed-day-cost", type=click.FloatRange(min=0), default=BED_DAY_COST, show_default=True, help="Pounds per acute bed-day.")
+@click.option(
+    "--bed-day-cost", type=click.FloatRange(min=0), default=BED_DAY_COST, show_default=True, help="Pounds per acute bed-day."
+)
 def report(plan_dir, snapshot, out, bed_day_cost) -> None:
     """Write one self-contained HTML report of the plan in PLAN_DIR (opens offline)."""
     for name in ("plan.csv", "unplaced.csv", "summary.json"):
@@ -374,13 +381,102 @@ def generate(out: Path, size: str, seed: int, snapshot_date: str) -> None:
     """Write a synthetic snapshot calibrated to public figures (see instances/README.md)."""
     import datetime as dt
 
-
     try:
         date = dt.date.fromisoformat(snapshot_date)
     except ValueError:
         raise click.BadParameter(f"{snapshot_date!r} is not a date; write YYYY-MM-DD", param_hint="--snapshot-date") from None
     counts = generate_snapshot(out, size=size, seed=seed, snapshot_date=date)
     click.echo(f"Wrote {size} snapshot to {out}: {counts['patients']} patients, {counts['services']} services.")
+
+
+def _writable_folder(out: Path) -> None:
+    """--out must be a folder this run can write (checked before any work is done)."""
+    if out.exists() and not out.is_dir():
+        raise click.UsageError(f"--out {out} is a file; give a folder")
+    parent = out.resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    try:
+        tempfile.TemporaryDirectory(dir=parent).cleanup()
+    except OSError as error:
+        raise click.UsageError(f"--out {out}: cannot write in {parent} ({error.strerror}); give a folder you can write") from None
+
+
+@main.command("simulate")
+@SNAPSHOT
+@click.option(
+    "--flow", "flow_file", type=click.Path(path_type=Path), default=None, help="Flow file [default: SNAPSHOT/flow.toml]."
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, help="Folder for daily.csv, patients.csv, summary.json, report.html."
+)
+@click.option("--days", type=click.IntRange(min=1), default=None, help="Days simulated (overrides the flow file).")
+@click.option("--runs", type=click.IntRange(min=1), default=None, help="Independent replications (overrides the flow file).")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=None, help="Seed of the runs' random streams (overrides the flow file)."
+)
+@click.option("--policy", "policies", type=click.Choice(POLICIES), multiple=True, help="Placement policy; repeat for several.")
+@click.option("--policy-time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds per daily solve.")
+@click.option(
+    "--policy-work-limit", type=click.IntRange(min=0), default=None, help="Neighbourhoods per daily solve (reproducible)."
+)
+@click.option(
+    "--workers", type=click.IntRange(min=0), default=None, help="Dask worker processes [default: one per core; 0: run here]."
+)
+@click.option("--scheduler", default=None, help="Address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786.")
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the human summary.")
+def simulate_command(
+    snapshot, flow_file, out, days, runs, seed, policies, policy_time_limit, policy_work_limit, workers, scheduler, as_json
+):
+    """Run the daily allocation forward over weeks under each policy; write the flow's outcomes to --out."""
+    _writable_folder(out)
+    loaded = _load(snapshot)
+    try:
+        check_places(loaded)
+        flow = read_flow(flow_file or Path(snapshot) / "flow.toml", loaded)
+    except InputError as error:
+        raise SnapshotProblem(error) from None
+    result = simulate(
+        loaded,
+        flow,
+        days=days,
+        runs=runs,
+        seed=seed,
+        policies=policies or None,
+        time_limit=policy_time_limit,
+        work_limit=policy_work_limit,
+        workers=workers,
+        scheduler=scheduler,
+        progress=None if not as_json else False,
+    )
+    result.write(out)
+    if as_json:
+        click.echo(json.dumps(result.summary_safe(), indent=2))
+        return
+    click.echo(simulation_summary(result.summary))
+    click.echo(f"Wrote {out / 'daily.csv'}, {out / 'patients.csv'}, {out / 'summary.json'}, {out / 'report.html'}")
+
+
+def simulation_summary(summary: dict) -> str:
+    """A few lines a person reads: each policy's delayed bed-days and waits, and the paired difference."""
+
+    def figure(interval: dict, digits: int = 0) -> str:
+        if interval["low"] is None:
+            return f"{interval['mean']:,.{digits}f}"
+        return f"{interval['mean']:,.{digits}f} (95% {interval['low']:,.{digits}f} to {interval['high']:,.{digits}f})"
+
+    lines = [f"{summary['runs']} runs of {summary['days']} days, seed {summary['seed']}."]
+    for policy, figures in summary["policies"].items():
+        lines.append(
+            f"{policy:>10}: delayed bed-days {figure(figures['delayed_bed_days'])}; "
+            f"wait mean {figures['mean_wait_days'] or 0:.1f} d, 95th percentile {figures['p95_wait_days'] or 0:.0f} d; "
+            f"{figures['seconds_per_day']:.2f} s a day"
+        )
+    for pair in summary["paired_differences"]:
+        first, second = pair["policies"]
+        by = ", ".join(f"pathway {k} {pair['by_pathway'][k]['mean']:+,.0f}" for k in ("1", "2", "3"))
+        lines.append(f"{first} - {second}: {figure(pair['delayed_bed_days_difference'])} delayed bed-days ({by}).")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from optimiser.data.problems import InputError, ProblemList
+from optimiser.data.schema import LIST_SEPARATOR, SNAPSHOT_FILE, TABLES
 
 PLAN_REQUIRED = ("patient_id", "service_id", "start_date")
 
@@ -41,7 +42,6 @@ def write_atomic(path: Path, text: str) -> None:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
-
 
 
 def write_folder(folder: Path, files: dict[str, str]) -> list[Path]:
@@ -79,6 +79,7 @@ def _umask() -> int:
     os.umask(mask)
     return mask
 
+
 def read_plan_placements(folder: str | Path) -> pd.DataFrame:
     """plan.csv of a plan folder: patient_id, service_id, start_date (ISO text); InputError lists problems."""
     path = Path(folder) / "plan.csv"
@@ -104,3 +105,37 @@ def read_plan_placements(folder: str | Path) -> pd.DataFrame:
     if problems:
         raise InputError(problems)
     return pd.DataFrame(rows, columns=list(PLAN_REQUIRED))
+
+
+def snapshot_files(snapshot) -> dict[str, str]:
+    """The snapshot as the files of a snapshot folder (its contract columns; dates as
+    YYYY-MM-DD, booleans as true/false, lists joined by ';'): what the simulation's daily
+    states are written as, for a reader of the contract (the tests' independent checker)."""
+    settings = snapshot.settings
+    weights = "".join(f"{name} = {value!r}\n" for name, value in vars(settings.weights).items())
+    files = {
+        SNAPSHOT_FILE: f"snapshot_date = {settings.snapshot_date.isoformat()}\nhorizon_days = {settings.horizon_days}\n"
+        f"[weights]\n{weights}"
+    }
+    for table in TABLES:
+        frame = getattr(snapshot, table.file.removesuffix(".csv"))
+        columns = {}
+        for column in table.columns:
+            if column.name not in frame:
+                continue
+            values = frame[column.name]
+            if column.kind == "date":
+                columns[column.name] = pd.to_datetime(values).dt.strftime("%Y-%m-%d").fillna("")
+            elif column.kind == "bool":
+                columns[column.name] = values.map(lambda v: "true" if v else "false")
+            elif column.kind == "list":
+                columns[column.name] = values.map(lambda v: LIST_SEPARATOR.join(v))
+            elif column.kind in ("int", "number"):
+                whole = column.kind == "int"
+                columns[column.name] = values.map(
+                    lambda v, whole=whole: "" if pd.isna(v) else (f"{int(v)}" if whole else repr(float(v)))
+                )
+            else:
+                columns[column.name] = values.fillna("").astype(str)
+        files[table.file] = pd.DataFrame(columns).to_csv(index=False)
+    return files

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +43,7 @@ class Snapshot:
     equipment: pd.DataFrame
     pinned: pd.DataFrame
     source: Path | None = None
+    derived: dict = field(default_factory=dict, repr=False, compare=False)  # rules.derived's values, shared by copies
 
     @property
     def snapshot_date(self) -> dt.date:
@@ -131,16 +132,18 @@ def read_snapshot(folder: str | Path, problems: ProblemList) -> Snapshot | None:
     )
 
 
-def sort_by_ids(snapshot: Snapshot) -> None:
+def sort_by_ids(snapshot: Snapshot, only: tuple[str, ...] | None = None) -> None:
     """Put every table in id order (in place): its key, else all its columns.
 
     Ties between equally good plans are broken by row position, so without
     this a snapshot exported in another row order could give another of the
     optimal plans. The sort is stable, so rows equal in every contract column
-    keep their file order.
+    keep their file order. ``only``: the tables to sort (by name, e.g. ``patients``).
     """
     for table in schema.TABLES:
         name = table.file.removesuffix(".csv")
+        if only is not None and name not in only:
+            continue
         frame = getattr(snapshot, name)
         by = list(table.key or table.names)
         setattr(snapshot, name, frame.sort_values(by, kind="stable").reset_index(drop=True))

@@ -129,7 +129,11 @@ class Formulation:
 
 
 def build_formulation(
-    snapshot: Snapshot, naive: bool = False, protect: pd.DataFrame | None = None, families: tuple[Family, ...] | None = None
+    snapshot: Snapshot,
+    naive: bool = False,
+    protect: pd.DataFrame | None = None,
+    families: tuple[Family, ...] | None = None,
+    pairs: pd.DataFrame | None = None,
 ) -> Formulation:
     """Variables, rows and objective of the snapshot's MILP.
 
@@ -139,10 +143,12 @@ def build_formulation(
     the benchmarks compare against. ``protect``: triples (patient, service,
     day) kept whatever the reductions say (see ``eligible_triples``).
     ``families``: the constraint families (default: the registry's, ``families.active()``).
+    ``pairs``: the (patient, service, minutes) rules 1-3 allow, if known already
+    (``eligibility.eligible_pairs``; the simulation knows them from the patients copied).
     """
     started = time.perf_counter()
     families = active() if families is None else tuple(families)
-    variables = eligible_triples(snapshot, drop_dominated=not naive, protect=protect, families=families)
+    variables = eligible_triples(snapshot, pairs=pairs, drop_dominated=not naive, protect=protect, families=families)
     patients = snapshot.patients
     unplaced = unplaced_cost(
         patients["priority"].to_numpy(), patients["ready_day"].to_numpy(), snapshot.horizon, snapshot.weights

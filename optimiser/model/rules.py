@@ -6,6 +6,8 @@ pinned rows, so that each rule is written once.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -16,6 +18,51 @@ from optimiser.data.snapshot import Snapshot
 SATURDAY, SUNDAY = 5, 6
 
 
+def derived(*tables: str):
+    """Compute a table derived from the snapshot's ``tables`` (attributes: tables, or
+    ``settings`` for what depends on the date and horizon) once per set of those tables.
+
+    The value is kept on the snapshot (``Snapshot.derived``, which copies of a snapshot
+    share) with the table objects it came from, and given back while the snapshot holds
+    those same objects (a table replaced, as a what-if or a
+    simulated day does, is a new object, so the value is computed again). Arrays come back
+    read-only and DataFrames as copies, so no caller can change what others are given.
+    """
+
+    def decorate(function):
+        name = function.__name__
+
+        @functools.wraps(function)
+        def cached(snapshot):
+            inputs = tuple(getattr(snapshot, table) for table in tables)
+            store = snapshot.derived
+            found = store.get(name)
+            if found is None or len(found[0]) != len(inputs) or any(a is not b for a, b in zip(found[0], inputs)):
+                found = store[name] = (inputs, _frozen(function(snapshot)))
+            return _thawed(found[1])
+
+        return cached
+
+    return decorate
+
+
+def _frozen(value):
+    if isinstance(value, tuple):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    return value
+
+
+def _thawed(value):
+    if isinstance(value, tuple):
+        return tuple(_thawed(item) for item in value)
+    if isinstance(value, pd.DataFrame):
+        return value.copy()
+    return value
+
+
+@derived("services", "coverage", "travel", "localities")
 def reach_table(snapshot: Snapshot) -> pd.DataFrame:
     """Every (home locality, service) pair a patient could reach, with minutes (rule 3).
 
@@ -111,6 +158,7 @@ def admits_on_day(snapshot: Snapshot, service: np.ndarray, day: np.ndarray) -> n
     return ~weekend | snapshot.services["weekend_admissions"].to_numpy()[service]
 
 
+@derived("services", "capacity", "settings")
 def cumulative_capacity(snapshot: Snapshot) -> np.ndarray:
     """Cap[s, d]: capacity amounts of service s with day <= d (rule 5), shape (services, D).
 
@@ -128,6 +176,7 @@ def cumulative_capacity(snapshot: Snapshot) -> np.ndarray:
     return np.cumsum(arrivals, axis=1)
 
 
+@derived("equipment", "settings")
 def cumulative_stock(snapshot: Snapshot) -> tuple[pd.DataFrame, np.ndarray]:
     """Stock[k, d]: units of (store, item) key k arrived by day d (rule 7).
 
@@ -152,6 +201,7 @@ def cumulative_stock(snapshot: Snapshot) -> tuple[pd.DataFrame, np.ndarray]:
     return keys, np.cumsum(arrivals, axis=1)
 
 
+@derived("patients", "equipment", "localities")
 def equipment_needs(snapshot: Snapshot) -> pd.DataFrame:
     """One row per (pathway-1 patient, item needed): ``patient``, ``store``, ``item``, ``key``.
 
@@ -159,8 +209,18 @@ def equipment_needs(snapshot: Snapshot) -> pd.DataFrame:
     locality has no store or the store never stocks the item.
     """
     patients = snapshot.patients
+    wanting = (patients["pathway"] == 1).to_numpy() & (patients["equipment"].map(len).to_numpy() > 0)
+    if not wanting.any():
+        return pd.DataFrame(
+            {
+                "patient": np.zeros(0, dtype=np.int64),
+                "store": np.zeros(0, dtype=object),
+                "item": np.zeros(0, dtype=object),
+                "key": np.zeros(0, dtype=np.int64),
+            }
+        )
     needs = pd.DataFrame({"patient": np.arange(len(patients)), "item": patients["equipment"], "store": patients["store"]})
-    needs = needs[(patients["pathway"] == 1).to_numpy()].explode("item").dropna(subset=["item"])
+    needs = needs[wanting].explode("item").dropna(subset=["item"])
     needs = needs.drop_duplicates(["patient", "item"]).reset_index(drop=True)
     keys, _ = cumulative_stock(snapshot)
     keyed = needs.merge(keys.assign(key=np.arange(len(keys))), on=["store", "item"], how="left")

@@ -28,6 +28,7 @@ import pandas as pd
 
 from optimiser.constants import TOLERANCE
 from optimiser.data.snapshot import Snapshot, prepare, sort_by_ids
+from optimiser.model.eligibility import eligible_pairs
 from optimiser.model.formulation import build_formulation
 from optimiser.model.previous import placement_triples, start_vector
 from optimiser.simulate.flow import Flow
@@ -102,6 +103,7 @@ def draw_run(snapshot: Snapshot, flow: Flow, seed: np.random.SeedSequence) -> Ru
     day0 = patients[[c for c in patients.columns if c not in DERIVED]].copy()
     day0["arrival_day"] = 0
     day0["newcomer"] = False
+    day0["template"] = np.arange(len(patients))
     day0["ready_day"] = patients["ready_day"].to_numpy()
     newcomers = patients.iloc[template][[c for c in patients.columns if c not in DERIVED]].copy()
     prefix = "N"
@@ -113,6 +115,7 @@ def draw_run(snapshot: Snapshot, flow: Flow, seed: np.random.SeedSequence) -> Ru
     newcomers["earliest_date"] = pd.NaT
     newcomers["arrival_day"] = arrival_day
     newcomers["newcomer"] = True
+    newcomers["template"] = template
     newcomers["ready_day"] = arrival_day + flow.notice_days
     everyone = pd.concat([day0, newcomers], ignore_index=True)
     pathway = everyone["pathway"].to_numpy()
@@ -165,6 +168,10 @@ class Run:
         self.daily: list[dict] = []
         self.id_index = pd.Series(np.arange(n), index=self.patients["patient_id"])
         self.newcomer = self.patients["newcomer"].to_numpy(dtype=bool)
+        self.template = dict(zip(self.patients["patient_id"], self.patients["template"]))
+        pairs = eligible_pairs(snapshot)  # rules 1-3 of the day-0 patients, whom every newcomer copies
+        starts = np.searchsorted(pairs["patient"].to_numpy(), np.arange(len(snapshot.patients) + 1))
+        self.template_pairs = (pairs, starts)
         stores = dict(zip(snapshot.localities["locality_id"], snapshot.localities["equipment_store"]))
         self.store_of = self.patients["locality"].map(stores).fillna("").to_numpy()
         self.decision_seconds = 0.0
@@ -195,7 +202,7 @@ class Run:
         horizon = base.horizon
         patients = self.patients
         present = (patients["arrival_day"].to_numpy() <= t) & (self.placed_day < 0)
-        waiting = patients[present].drop(columns=["arrival_day", "newcomer", "ready_day", "stay"]).reset_index(drop=True)
+        waiting = patients[present].drop(columns=["arrival_day", "newcomer", "ready_day", "stay", "template"]).reset_index(drop=True)
         waiting["line"] = np.arange(2, len(waiting) + 2)
         date = pd.Timestamp(self.date(t))
         rows = []
@@ -233,7 +240,7 @@ class Run:
         state.equipment = equipment
         state.pinned = pinned
         prepare(state)
-        sort_by_ids(state)
+        sort_by_ids(state, only=("patients", "capacity", "equipment", "pinned"))
         return state
 
     def decide(self, state: Snapshot) -> pd.DataFrame:
@@ -242,7 +249,7 @@ class Run:
         (patient_id, service_id, start_date, day). ``optimiser`` starts from yesterday's plan
         where it is still feasible and better than the greedy one."""
         began = time.perf_counter()
-        formulation = build_formulation(state)
+        formulation = build_formulation(state, pairs=self.pairs_of(state))
         if self.policy == "fifo":
             result = solve(formulation, "greedy")
         else:
@@ -262,6 +269,20 @@ class Run:
                 "service_id": state.services["service_id"].to_numpy()[chosen["service"].to_numpy()],
                 "start_date": state.date_of(chosen["day"].to_numpy()).to_numpy(),
                 "day": chosen["day"].to_numpy(),
+            }
+        )
+
+    def pairs_of(self, state: Snapshot) -> pd.DataFrame:
+        """The state's eligible (patient, service, minutes): those of the patient each copies."""
+        pairs, starts = self.template_pairs
+        template = state.patients["patient_id"].map(self.template).to_numpy(dtype=np.int64)
+        counts = starts[template + 1] - starts[template]
+        rows = np.concatenate([np.arange(starts[k], starts[k + 1]) for k in template]) if len(template) else np.zeros(0, dtype=np.int64)
+        return pd.DataFrame(
+            {
+                "patient": np.repeat(np.arange(len(template)), counts),
+                "service": pairs["service"].to_numpy()[rows],
+                "minutes": pairs["minutes"].to_numpy()[rows],
             }
         )
 

@@ -205,15 +205,15 @@ def parse_flow(settings: dict, snapshot: Snapshot, read: _Reader, source: str = 
             read.bad(prefix + "pathway", pathway, "must be 1, 2 or 3")
             continue
         per_day = read.number(row, "per_day", prefix, None, minimum=0)
+        site = row.get("site")
+        if site is not None and site not in sites:
+            read.bad(prefix + "site", site, "is not a site of patients.csv; use one of " + ", ".join(sorted(sites)[:5]))
+            continue
         if per_day is None:
             if "per_day" not in row:
                 read.bad(prefix + "per_day", None, "is missing; give the mean new patients a day")
             continue
-        site = row.get("site")
         mine = snapshot.patients[snapshot.patients["pathway"] == pathway]
-        if site is not None and site not in sites:
-            read.bad(prefix + "site", site, "is not a site of patients.csv; use one of " + ", ".join(sorted(sites)[:5]))
-            continue
         if site is not None:
             mine = mine[mine["site"] == site]
         if len(mine) == 0 and per_day > 0:

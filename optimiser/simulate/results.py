@@ -35,6 +35,10 @@ class SimulationResult:
     decision_seconds: pd.DataFrame  # policy, run, seconds
     summary: dict = field(default_factory=dict)
 
+    def summary_safe(self) -> dict:
+        """The summary with NaN and infinities as None (as summary.json has it)."""
+        return _json_safe(self.summary)
+
     def write(self, folder: str | Path) -> list[Path]:
         """daily.csv, patients.csv, summary.json and report.html, swapped in together."""
         files = {

@@ -38,6 +38,7 @@ HEADERS = {
         "double_handed",
         "max_admissions_per_day",
         "weekend_admissions",
+        "places",
     ],
     "capacity.csv": ["service_id", "date", "amount"],
     "localities.csv": ["locality_id", "name", "equipment_store"],

@@ -45,6 +45,8 @@ def off_preference(snapshot: Snapshot, patient: np.ndarray, service: np.ndarray)
     patients = snapshot.patients
     lists = patients["preferred_services"]
     has_list = lists.map(len).to_numpy() > 0
+    if not has_list.any():
+        return np.zeros(len(np.asarray(patient)), dtype=bool)
     preferred = pd.DataFrame({"patient": np.arange(len(patients)), "service_id": lists}).explode("service_id").dropna()
     service_index = snapshot.service_index
     preferred = preferred[preferred["service_id"].isin(service_index.index)]  # others can never be chosen

@@ -145,9 +145,12 @@ def draw_run(snapshot: Snapshot, flow: Flow, seed: np.random.SeedSequence) -> Ru
 class Run:
     """The state of one run under one policy, advanced a day at a time (``step``)."""
 
-    def __init__(self, snapshot: Snapshot, flow: Flow, draws: RunDraws, policy: str, run: int, options: dict | None = None):
+    def __init__(
+        self, snapshot: Snapshot, flow: Flow, draws: RunDraws, policy: str, run: int, options: dict | None = None, observer=None
+    ):
         self.snapshot, self.flow, self.policy, self.run = snapshot, flow, policy, run
         self.options = options or {}
+        self.observer = observer  # observer(t, state, formulation, result) after each decision (tests)
         self.patients = draws.patients
         n = len(self.patients)
         self.use = np.where(
@@ -261,6 +264,8 @@ class Run:
                 start = start_vector(formulation, placement_triples(state, self.previous))
             result = solve(formulation, "highs", start=start, threads=int(self.options.get("threads", 1)), **limits)
         self.decision_seconds += time.perf_counter() - began
+        if self.observer is not None:
+            self.observer(self.day, state, formulation, result)
         x = result.x if result.x is not None else np.zeros(formulation.num_variables)
         chosen = formulation.variables[x > 0.5]
         return pd.DataFrame(
@@ -287,6 +292,7 @@ class Run:
         )
 
     def step(self, t: int) -> None:
+        self.day = t
         state = self.state(t)
         plan = self.decide(state) if len(state.patients) else pd.DataFrame(columns=["patient_id", "service_id", "start_date", "day"])
         self.previous = plan
@@ -370,11 +376,14 @@ class Run:
         return table[arrived].reset_index(drop=True)
 
 
-def simulate_run(snapshot: Snapshot, flow: Flow, policy: str, run: int, seed: np.random.SeedSequence, options=None) -> dict:
+def simulate_run(
+    snapshot: Snapshot, flow: Flow, policy: str, run: int, seed: np.random.SeedSequence, options=None, observer=None
+) -> dict:
     """One run under one policy: ``daily`` and ``patients`` records and the seconds its
-    decisions took (plain data, so a Dask worker can return it)."""
+    decisions took (plain data, so a Dask worker can return it). ``observer(t, state,
+    formulation, result)`` is called after each day's decision."""
     draws = draw_run(snapshot, flow, seed)
-    state = Run(snapshot, flow, draws, policy, run, options)
+    state = Run(snapshot, flow, draws, policy, run, options, observer)
     for t in range(flow.days):
         state.step(t)
     return {

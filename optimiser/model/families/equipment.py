@@ -83,6 +83,10 @@ class Equipment(Family):
         """
         needs = equipment_needs(snapshot)
         needs = needs[needs["key"] >= 0]
+        if needs.empty:  # nobody who could start needs an item in stock: no row can bind
+            nothing = np.zeros(0, dtype=np.int64)
+            keys = pd.DataFrame({"store": [], "item": [], "date": []})
+            return RowBlock("equipment", keys, nothing, nothing, np.zeros(0), np.zeros(0))
         keys, stock = cumulative_stock(snapshot)
         per_variable = pd.DataFrame({"col": np.arange(len(variables)), "patient": variables["patient"].to_numpy()})
         per_variable = per_variable.merge(needs[["patient", "key"]], on="patient").sort_values(["key", "col"], kind="stable")

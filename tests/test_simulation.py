@@ -1,0 +1,246 @@
+"""The flow simulation against closed forms, conservation, the independent checker on each
+day's decision, common random numbers, determinism across Dask workers, and its input errors.
+
+Kept small: tiny snapshots and a few days; long runs are in benchmarks/.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from checker import check_plan_folder
+from click.testing import CliRunner
+from helpers import day, write_snapshot
+from scipy import stats
+
+from optimiser import load_snapshot
+from optimiser.analysis.plan import make_plan
+from optimiser.cli import main
+from optimiser.data.files import snapshot_files, write_folder
+from optimiser.simulate import simulate
+from optimiser.simulate.engine import simulate_run
+from optimiser.simulate.flow import read_flow
+from optimiser.simulate.runner import run_seeds
+
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDA = 3.0  # arrivals a day, each pathway
+STAYS = {
+    1: ("lognormal", {"median": 2.0, "mean": 2.6}),
+    2: ("exponential", {"mean": 2.5}),
+    3: ("fixed", {"days": 2.5}),
+}
+OCCUPANTS = 12  # day-0 occupants of each service, when the test asks for them
+
+
+def unlimited_snapshot(folder: Path, occupants: int) -> Path:
+    """One service a pathway with room for everyone (so first come first served places each
+    patient on the ready day: an infinite-server queue), one day-0 patient a pathway."""
+    patients = [
+        {
+            "patient_id": f"P{k}",
+            "site": "H",
+            "locality": "A",
+            "pathway": k,
+            "ready_date": day(0),
+            "care_hours": 1 if k == 1 else "",
+        }
+        for k in (1, 2, 3)
+    ]
+    services = [{"service_id": f"S{k}", "pathway": k, "locality": "A", "places": 1000 + occupants} for k in (1, 2, 3)]
+    capacity = [{"service_id": f"S{k}", "date": day(0), "amount": 1000} for k in (1, 2, 3)]
+    folder = write_snapshot(folder, patients, services, capacity, horizon=4)
+    stays = "\n".join(
+        f'pathway{k} = {{ distribution = "{kind}", ' + ", ".join(f"{key} = {value}" for key, value in values.items()) + " }"
+        for k, (kind, values) in STAYS.items()
+    )
+    rates = "".join(f"[[arrivals.rate]]\npathway = {k}\nper_day = {LAMBDA}\n" for k in (1, 2, 3))
+    (folder / "flow.toml").write_text(
+        f'days = 5\nruns = 200\nseed = 7\npolicies = ["fifo"]\n[arrivals]\nnotice_days = 1\n{rates}[length_of_stay]\n{stays}\n'
+    )
+    return folder
+
+
+def survival(k: int, j: np.ndarray) -> np.ndarray:
+    """P(L > j) for the pathway's stay, written from the distributions (not the package)."""
+    kind, values = STAYS[k]
+    j = np.asarray(j, dtype=float)
+    if kind == "lognormal":
+        mu, sigma = math.log(values["median"]), math.sqrt(2 * math.log(values["mean"] / values["median"]))
+        return np.where(j <= 0, 1.0, stats.norm.sf((np.log(np.maximum(j, 1e-300)) - mu) / sigma))
+    if kind == "exponential":
+        return np.exp(-np.maximum(j, 0) / values["mean"])
+    return (values["days"] > j).astype(float)
+
+
+def residual_survival(k: int, t: float) -> float:
+    """P(R > t) = (1 / E[L]) * integral_t^inf P(L > v) dv, in closed form."""
+    kind, values = STAYS[k]
+    if kind == "lognormal":
+        mu, sigma = math.log(values["median"]), math.sqrt(2 * math.log(values["mean"] / values["median"]))
+        if t <= 0:
+            return 1.0
+        d1 = (mu + sigma**2 - math.log(t)) / sigma
+        return stats.norm.cdf(d1) - t / values["mean"] * stats.norm.cdf(d1 - sigma)
+    if kind == "exponential":
+        return math.exp(-t / values["mean"])
+    return max(0.0, 1 - t / values["days"])
+
+
+def expected_occupied(k: int, t: int, occupants: int) -> float:
+    """Infinite servers: the day-0 patient placed on day 0, lambda newcomers placed each day
+    from day 1 (ready one day after arriving), each holding 1 while its stay lasts."""
+    placed = np.array([1.0] + [LAMBDA] * t)  # placements on days 0..t
+    held = survival(k, t - np.arange(t + 1))  # a place taken on day d is held at the end of day t iff L > t - d
+    return float(placed @ held + occupants * residual_survival(k, t))
+
+
+@pytest.fixture(scope="module", params=[0, OCCUPANTS], ids=["no occupants", "with day-0 occupants"])
+def infinite_server(request, tmp_path_factory):
+    folder = unlimited_snapshot(tmp_path_factory.mktemp("unlimited"), request.param)
+    return request.param, simulate(folder, workers=2, progress=False)
+
+
+def test_mean_occupancy_matches_the_infinite_server_formula(infinite_server):
+    occupants, result = infinite_server
+    daily = result.daily
+    assert (daily["waiting"] == 0).all()  # nobody waits when there is room for all
+    for k in (1, 2, 3):
+        mine = daily[daily["pathway"] == k]
+        for t, runs in mine.groupby("day")["occupied"]:
+            expected = expected_occupied(k, int(t), occupants)
+            error = runs.std(ddof=1) / math.sqrt(len(runs))
+            assert len(runs) == 200 and (error > 0 or t == 0)  # day 0 without occupants: exactly the day-0 patient
+            assert abs(runs.mean() - expected) <= 4 * error + 1e-12, (k, t, runs.mean(), expected, error)
+
+
+def test_littles_law_once_fixed_stays_are_in_steady_state(infinite_server):
+    """Fixed stays of 2.5 days hold a place 3 days: from day 3 on (day-0 occupants gone),
+    places in use = arrival rate x days held, and waiting = rate x wait = 0."""
+    occupants, result = infinite_server
+    fixed = result.daily[(result.daily["pathway"] == 3) & (result.daily["day"] >= 3)]
+    held_days = math.ceil(STAYS[3][1]["days"])
+    error = fixed["occupied"].std(ddof=1) / math.sqrt(len(fixed))
+    assert abs(fixed["occupied"].mean() - LAMBDA * held_days) <= 4 * error
+    assert fixed["waiting"].sum() == 0
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory):
+    """The demo with arrivals and tight places: both policies, 2 runs of 5 days, here in process,
+    each day's state and plan kept."""
+    folder = tmp_path_factory.mktemp("demo")
+    snapshot = load_snapshot(ROOT / "instances" / "demo")
+    (folder / "flow.toml").write_text(
+        "days = 5\nruns = 2\nseed = 3\n[[arrivals.rate]]\npathway = 1\nper_day = 4\n[[arrivals.rate]]\npathway = 3\nper_day = 2\n"
+        "[policy]\nwork_limit = 20\n"
+    )
+    flow = read_flow(folder / "flow.toml", snapshot)
+    seeds = run_seeds(flow)
+    decisions = []
+    results = {}
+    for policy in flow.policies:
+        for run in range(flow.runs):
+
+            def keep(t, state, formulation, result, policy=policy, run=run):
+                decisions.append((policy, run, t, state, formulation, result))
+
+            results[policy, run] = simulate_run(snapshot, flow, policy, run, seeds[run], observer=keep)
+    return snapshot, flow, results, decisions
+
+
+def test_every_days_decision_passes_the_independent_checker(demo_runs, tmp_path):
+    _, _, _, decisions = demo_runs
+    checked = 0
+    for i, (_, _, _, state, formulation, result) in enumerate(decisions[:: max(1, len(decisions) // 8)]):
+        folder, plan_folder = tmp_path / f"state{i}", tmp_path / f"plan{i}"
+        write_folder(folder, snapshot_files(state))
+        plan = make_plan(formulation, result)
+        plan.write(plan_folder)
+        violations, objective = check_plan_folder(folder, plan_folder)
+        assert violations == []
+        assert math.isclose(objective, plan.objective, rel_tol=1e-9, abs_tol=1e-9)
+        checked += 1
+    assert checked >= 6
+
+
+def test_conservation_and_places_never_overfull(demo_runs):
+    snapshot, flow, results, _ = demo_runs
+    for result in results.values():
+        daily, patients = result["daily"], result["patients"]
+        last = daily[daily["day"] == flow.days - 1]
+        initial = len(snapshot.patients)
+        arrived = int(daily["arrived"].sum())
+        placed = int(patients["placed_day"].notna().sum())
+        assert initial + arrived == placed + int(last["waiting"].sum()) + int(last["known"].sum())
+        assert patients["patient_id"].is_unique  # nobody counted, nor placed, twice
+        waits = patients["wait_days"].dropna()
+        assert (waits >= 0).all()
+        done = patients[patients["placed_day"].notna()]
+        assert (done["wait_days"] == done["placed_day"] - done["ready_day"]).all()
+        assert (daily["occupied"] <= daily["places"] + 1e-9).all()
+        assert (daily["delayed_bed_days"] == daily["waiting"]).all()
+
+
+def test_both_policies_see_the_same_arrivals_patients_and_stays(demo_runs):
+    _, flow, results, _ = demo_runs
+    for run in range(flow.runs):
+        first, second = results["optimiser", run], results["fifo", run]
+        columns = ["day", "pathway", "arrived"]
+        assert first["daily"][columns].equals(second["daily"][columns])
+        a, b = first["patients"].set_index("patient_id"), second["patients"].set_index("patient_id")
+        assert a.index.equals(b.index) and a["ready_day"].equals(b["ready_day"]) and a["pathway"].equals(b["pathway"])
+        both = a["stay_days"].notna() & b["stay_days"].notna()
+        assert both.any() and (a.loc[both, "stay_days"] == b.loc[both, "stay_days"]).all()
+    assert not results["optimiser", 0]["patients"]["patient_id"].equals(results["optimiser", 1]["patients"]["patient_id"])
+
+
+def test_same_seed_same_files_for_one_and_two_workers(tmp_path):
+    folder = ROOT / "instances" / "demo"
+    flow = tmp_path / "flow.toml"
+    flow.write_text("days = 4\nruns = 3\nseed = 5\n[[arrivals.rate]]\npathway = 1\nper_day = 3\n[policy]\nwork_limit = 10\n")
+    outputs = []
+    for workers in (1, 2):
+        result = simulate(folder, flow, workers=workers, progress=False)
+        result.write(tmp_path / f"out{workers}")
+        outputs.append(tmp_path / f"out{workers}")
+    for name in ("daily.csv", "patients.csv"):
+        assert (outputs[0] / name).read_bytes() == (outputs[1] / name).read_bytes()
+    report = (outputs[0] / "report.html").read_text()
+    assert "<svg" in report and "<script" not in report and "http" not in report.replace("http://www.w3.org", "")
+
+
+def test_a_small_policy_comparison_on_the_demo(demo_runs):
+    """The optimiser policy leaves no more delayed bed-days than first come first served here,
+    run by run (common random numbers make the comparison paired)."""
+    _, flow, results, _ = demo_runs
+    for run in range(flow.runs):
+        ours = results["optimiser", run]["daily"]["delayed_bed_days"].sum()
+        fifo = results["fifo", run]["daily"]["delayed_bed_days"].sum()
+        assert ours <= fifo
+
+
+def test_a_flow_file_error_exits_2_naming_file_key_and_value(tmp_path):
+    flow = tmp_path / "flow.toml"
+    flow.write_text('dayz = 3\nruns = 0\n[arrivals]\n[[arrivals.rate]]\npathway = 1\nsite = "NOPE"\nper_day = 2\n')
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["simulate", str(ROOT / "instances" / "demo"), "--flow", str(flow), "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == "The flow file has 3 problems; nothing was written."
+    assert "flow.toml, key dayz: is not a key of the flow file; did you mean days?" in result.stderr
+    assert "flow.toml, key runs = '0': must be a whole number >= 1" in result.stderr
+    assert "flow.toml, key arrivals.rate[1].site = 'NOPE': is not a site of patients.csv" in result.stderr
+    assert not out.exists() and "Traceback" not in result.output
+
+
+def test_places_below_the_free_capacity_are_an_input_error(tmp_path):
+    folder = unlimited_snapshot(tmp_path / "s", 0)
+    services = pd.read_csv(folder / "services.csv", dtype=str)
+    services.loc[0, "places"] = "5"
+    services.to_csv(folder / "services.csv", index=False)
+    result = CliRunner().invoke(main, ["simulate", str(folder), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "services.csv line 2, column places = '5': is less than the 1000 free on day 0" in result.stderr

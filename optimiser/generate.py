@@ -56,6 +56,7 @@ def generate_snapshot(
     tables = {name: pd.concat([part[name] for part in parts], ignore_index=True) for name in parts[0]}
     patients = tables["patients"]
     patients.insert(0, "patient_id", [f"PT{i + 1:06d}" for i in range(len(patients))])
+    flow = _size_for_flow(np.random.default_rng([seed, 1]), tables)  # its own stream: the other tables are as before
     _to_dates(tables, snapshot_date)
 
     folder = Path(folder)
@@ -67,7 +68,96 @@ def generate_snapshot(
     )
     for name, frame in tables.items():
         write_atomic(folder / f"{name}.csv", frame.to_csv(index=False))
+    write_atomic(folder / "flow.toml", _flow_file(flow, size, seed))
     return {"patients": len(patients), "services": len(tables["services"])}
+
+
+FLOW_LEAVING_SHARE = 0.42  # of the discharge-ready patients, the share that leaves hospital each day
+FLOW_STAYS = {1: (14.0, 18.0), 2: (24.0, 30.0), 3: (300.0, 420.0)}  # lognormal median, mean (days)
+FLOW_UTILISATION = {1: 0.95, 2: 0.95, 3: 0.98}  # places in use / places, at balance
+FLOW_ADMISSION_SHARE = 0.8  # arrivals at most this share of what the services' admission limits let in a week
+WEEKDAY_FACTOR = np.array([1.10, 1.10, 1.05, 1.00, 1.00, 0.45, 0.30])
+WEEKDAY_FACTOR = WEEKDAY_FACTOR / WEEKDAY_FACTOR.mean()  # Mon..Sun, mean 1: per_day is the mean daily rate
+
+
+def _size_for_flow(rng, tables: dict) -> dict:
+    """``places`` of every service, sized so that each pathway of each system is near balance
+    with the flow file's arrivals (``FLOW_LEAVING_SHARE`` of its discharge-ready patients a
+    day, or ``FLOW_ADMISSION_SHARE`` of what its services' admission limits let in, if that
+    is less: step-down units admit 2-3 a day): places = arrivals x days a stay holds its place (mean + 1/2) x mean use / utilisation,
+    split over the pathway's services of the system by weights U(0.5, 1.5), and never below a
+    service's capacity free on day 0. Returns the flow figures per pathway."""
+    patients, services, capacity = tables["patients"], tables["services"], tables["capacity"]
+    system = services["service_id"].str.split("-").str[0]
+    patient_system = patients["site"].str.split("-").str[0]
+    limit = services["max_admissions_per_day"].astype(float).to_numpy()
+    weekend = (services["weekend_admissions"] == "yes").to_numpy()
+    admissions = np.where(np.isnan(limit), np.inf, limit * np.where(weekend, 7, 5) / 7)  # starts a day, on average
+    free = capacity[capacity["date"] <= 0].groupby("service_id")["amount"].sum()
+    free = free.reindex(services["service_id"]).fillna(0.0).to_numpy()
+    use = np.where(patients["pathway"] == 1, patients["care_hours"].fillna(0) * patients["carers"], 1.0)
+    places = np.zeros(len(services))
+    figures = {}
+    for k in (1, 2, 3):
+        mean_use = float(use[patients["pathway"] == k].mean()) if (patients["pathway"] == k).any() else 1.0
+        held_days = FLOW_STAYS[k][1] + 0.5
+        arrivals = 0.0
+        for code in sorted(set(system)):
+            mine = np.flatnonzero((services["pathway"] == k).to_numpy() & (system == code).to_numpy())
+            waiting = int(((patients["pathway"] == k) & (patient_system == code)).sum())
+            rate = min(FLOW_LEAVING_SHARE * waiting, FLOW_ADMISSION_SHARE * admissions[mine].sum())
+            arrivals += rate
+            if len(mine) == 0:
+                continue
+            total = rate * held_days * mean_use / FLOW_UTILISATION[k]
+            weights = rng.uniform(0.5, 1.5, len(mine))
+            share = total * weights / weights.sum()
+            share = np.round(share * 2) / 2 if k == 1 else np.ceil(share)
+            places[mine] = np.maximum(share, free[mine])
+        total_places = float(places[(services["pathway"] == k).to_numpy()].sum())
+        figures[k] = {
+            "per_day": round(arrivals, 2),
+            "mean_use": round(mean_use, 3),
+            "places": total_places,
+            "utilisation": round(arrivals * held_days * mean_use / total_places, 3) if total_places else None,
+        }
+    services["places"] = places
+    return figures
+
+
+def _flow_file(figures: dict, size: str, seed: int) -> str:
+    """The flow file of a generated snapshot: arrivals and stays by pathway (instances/README.md
+    gives the sources), 90 days, 20 runs."""
+    lines = [
+        f"# synthetic flow for the {size} snapshot (seed {seed}); no real patient data.",
+        f"# Arrivals: {FLOW_LEAVING_SHARE:.0%} of each pathway's discharge-ready patients a day, at most {FLOW_ADMISSION_SHARE:.0%}",
+        "# of what the pathway's admission limits let in; services.csv places",
+        "# are sized so that arrivals x stay x use is near the places (utilisation at balance below).",
+    ]
+    for k, figure in figures.items():
+        lines.append(
+            f"#   pathway {k}: {figure['per_day']:g} a day, mean use {figure['mean_use']:g}, places {figure['places']:g}, "
+            f"utilisation {figure['utilisation']}"
+        )
+    factors = ", ".join(f"{value:.3f}" for value in WEEKDAY_FACTOR)
+    lines += [
+        "days = 90",
+        "runs = 20",
+        f"seed = {seed}",
+        'policies = ["optimiser", "fifo"]',
+        "bed_day_cost = 562",
+        "community_cost = { pathway1 = 32, pathway2 = 150, pathway3 = 164 }",
+        "",
+        "[arrivals]",
+        "notice_days = 1",
+        f"weekday_factor = [{factors}]",
+    ]
+    for k, figure in figures.items():
+        lines += ["", "[[arrivals.rate]]", f"pathway = {k}", f"per_day = {figure['per_day']:g}"]
+    lines += ["", "[length_of_stay]"]
+    lines += [f"pathway{k} = {{ median = {median:g}, mean = {mean:g} }}" for k, (median, mean) in FLOW_STAYS.items()]
+    lines += ["", "[policy]", "time_limit = 2", "known_release_days = 3", "", "[equipment]", "return_days = 2", ""]
+    return "\n".join(lines)
 
 
 def _split(total: int, parts: int, rng) -> np.ndarray:

@@ -142,6 +142,36 @@ def draw_run(snapshot: Snapshot, flow: Flow, seed: np.random.SeedSequence) -> Ru
     return RunDraws(everyone, occupants)
 
 
+class Holdings:
+    """Places held: service, use, first day and the day the place is free again, one per
+    occupant or placement, in growing numpy arrays."""
+
+    def __init__(self, occupants: pd.DataFrame) -> None:
+        n = len(occupants)
+        size = max(2 * n, 1024)
+        self._service = np.zeros(size, dtype=np.int64)
+        self._use = np.zeros(size)
+        self._start = np.zeros(size, dtype=np.int64)
+        self._end = np.zeros(size, dtype=np.int64)
+        self._service[:n] = occupants["service"].to_numpy()
+        self._use[:n] = occupants["use"].to_numpy()
+        self._end[:n] = occupants["end_day"].to_numpy()
+        self.count = n
+
+    def add(self, service: int, use: float, start: int, end: int) -> None:
+        if self.count == len(self._use):
+            for name in ("_service", "_use", "_start", "_end"):
+                array = getattr(self, name)
+                setattr(self, name, np.concatenate([array, np.zeros_like(array)]))
+        i = self.count
+        self._service[i], self._use[i], self._start[i], self._end[i] = service, use, start, end
+        self.count += 1
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        n = self.count
+        return self._service[:n], self._use[:n], self._start[:n], self._end[:n]
+
+
 class Run:
     """The state of one run under one policy, advanced a day at a time (``step``)."""
 
@@ -163,8 +193,7 @@ class Run:
         self.service = np.full(n, -1, dtype=np.int64)
         self.places, _ = places_of(snapshot)
         self.service_pathway = snapshot.services["pathway"].to_numpy()
-        # holdings: (service, use, start, end): occupants first, then placements
-        self.holdings = [(int(o.service), float(o.use), 0, int(o.end_day)) for o in draws.occupants.itertuples()]
+        self.holdings = Holdings(draws.occupants)  # occupants first, then placements
         self.stock = self._initial_stock()
         self.pinned = snapshot.pinned.copy()
         self.previous: pd.DataFrame | None = None
@@ -209,19 +238,17 @@ class Run:
         waiting["line"] = np.arange(2, len(waiting) + 2)
         date = pd.Timestamp(self.date(t))
         rows = []
-        held = np.zeros(len(self.places))
-        released: dict[tuple[int, int], float] = {}
-        for service, use, start, end in self.holdings:
-            if start <= t < end:
-                held[service] += use
-                if end <= t + self.flow.known_release_days:
-                    released[(service, end)] = released.get((service, end), 0.0) + use
+        service, use, start, end = self.holdings.arrays()
+        active = (start <= t) & (t < end)
+        held = np.bincount(service[active], weights=use[active], minlength=len(self.places))
         service_ids = base.services["service_id"].to_numpy()
         for s in range(len(self.places)):
             rows.append((service_ids[s], date, max(self.places[s] - held[s], 0.0)))
-        for (s, end), amount in sorted(released.items()):
-            if end - t < horizon:
-                rows.append((service_ids[s], pd.Timestamp(self.date(end)), amount))
+        soon = active & (end <= t + min(self.flow.known_release_days, horizon - 1))
+        if soon.any():
+            released = pd.DataFrame({"service": service[soon], "end": end[soon], "use": use[soon]}).groupby(["service", "end"])["use"].sum()
+            for (s, day), amount in released.items():
+                rows.append((service_ids[s], pd.Timestamp(self.date(int(day))), float(amount)))
         capacity = pd.DataFrame(rows, columns=["service_id", "date", "amount"])
         capacity.insert(0, "line", np.arange(2, len(capacity) + 2))
         stock_rows = []
@@ -304,7 +331,7 @@ class Run:
             s = int(service_index[service_id])
             self.placed_day[p], self.service[p] = t, s
             end = t + int(math.ceil(self.ends[p]))
-            self.holdings.append((s, float(self.use[p]), t, end))
+            self.holdings.add(s, float(self.use[p]), t, end)
             placed_today.append(p)
             self._take_equipment(p, t, end)
         self.pinned = self.pinned[~self.pinned["patient_id"].isin(set(today["patient_id"]))]
@@ -326,10 +353,9 @@ class Run:
         arrival = patients["arrival_day"].to_numpy()
         ready = patients["ready_day"].to_numpy()
         unplaced = self.placed_day < 0
-        occupied = np.zeros(4)
-        for service, use, start, end in self.holdings:
-            if start <= t < end:
-                occupied[self.service_pathway[service]] += use
+        service, use, start, end = self.holdings.arrays()
+        active = (start <= t) & (t < end)
+        occupied = np.bincount(self.service_pathway[service[active]], weights=use[active], minlength=4)
         date = self.date(t).isoformat()
         for k in (1, 2, 3):
             mine = pathway == k

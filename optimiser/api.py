@@ -10,6 +10,10 @@ from optimiser.data.problems import InputError, Problem, SnapshotError
 from optimiser.data.snapshot import Snapshot
 from optimiser.model.formulation import Formulation, build_formulation
 from optimiser.model.loading import load_snapshot
+from optimiser.simulate import simulate
+from optimiser.simulate.flow import Flow, read_flow
+from optimiser.simulate.results import SimulationResult
+from optimiser.simulate.sweep import sweep
 from optimiser.solve.dispatch import ROUTES, SOLVERS, solve
 from optimiser.solve.options import PartsSettings, SearchSettings, SolveOptions, Tuning
 from optimiser.solve.result import SolveResult, Status, Termination
@@ -40,4 +44,9 @@ __all__ = [
     "load_snapshot",
     "solve",
     "whatif",
+    "simulate",
+    "sweep",
+    "Flow",
+    "read_flow",
+    "SimulationResult",
 ]

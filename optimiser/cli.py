@@ -22,13 +22,15 @@ from optimiser.analysis.whatif import parse_change
 from optimiser.analysis.whatif import whatif as run_whatif
 from optimiser.api import SOLVERS, allocate
 from optimiser.constants import BED_DAY_COST
-from optimiser.data.files import read_plan_placements, write_atomic
+from optimiser.data.files import read_plan_placements, write_atomic, write_folder
 from optimiser.data.problems import InputError
 from optimiser.generate import generate_snapshot
 from optimiser.model.loading import load_snapshot
 from optimiser.report.html import write_report
+from optimiser.report.sweep import cost_curve_svg, point_labels, render_sweep_report
 from optimiser.simulate import check_places, simulate
 from optimiser.simulate.flow import POLICIES, read_flow
+from optimiser.simulate.sweep import parse_vary, sweep
 
 SNAPSHOT = click.argument("snapshot", type=click.Path(path_type=Path))
 
@@ -455,6 +457,63 @@ def simulate_command(
         return
     click.echo(simulation_summary(result.summary))
     click.echo(f"Wrote {out / 'daily.csv'}, {out / 'patients.csv'}, {out / 'summary.json'}, {out / 'report.html'}")
+
+
+@main.command("sweep")
+@SNAPSHOT
+@click.option(
+    "--flow", "flow_file", type=click.Path(path_type=Path), default=None, help="Flow file [default: SNAPSHOT/flow.toml]."
+)
+@click.option("--vary", multiple=True, help="pathwayK=START:STOP:STEP: multiply pathway K's places and free capacity; repeat.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for sweep.csv, cost_curve.svg, report.html.")
+@click.option("--days", type=click.IntRange(min=1), default=None, help="Days simulated (overrides the flow file).")
+@click.option("--runs", type=click.IntRange(min=1), default=None, help="Runs at each point (overrides the flow file).")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=None, help="Seed of the runs' random streams (overrides the flow file)."
+)
+@click.option("--policy", "policies", type=click.Choice(POLICIES), multiple=True, help="Placement policy; repeat for several.")
+@click.option("--policy-time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds per daily solve.")
+@click.option("--policy-work-limit", type=click.IntRange(min=0), default=None, help="Neighbourhoods per daily solve.")
+@click.option(
+    "--workers", type=click.IntRange(min=0), default=None, help="Dask worker processes [default: one per core; 0: run here]."
+)
+@click.option("--scheduler", default=None, help="Address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786.")
+def sweep_command(
+    snapshot, flow_file, vary, out, days, runs, seed, policies, policy_time_limit, policy_work_limit, workers, scheduler
+):
+    """Simulate at each point of a grid of capacity factors; write the cost table and curve to --out."""
+    _writable_folder(out)
+    loaded = _load(snapshot)
+    try:
+        grid = parse_vary(list(vary))
+        check_places(loaded)
+        flow = read_flow(flow_file or Path(snapshot) / "flow.toml", loaded)
+    except InputError as error:
+        raise SnapshotProblem(error) from None
+    flow = flow.with_options(
+        days=days,
+        runs=runs,
+        seed=seed,
+        policies=tuple(policies) or None,
+        time_limit=policy_time_limit,
+        work_limit=policy_work_limit,
+    )
+    table = sweep(loaded, flow, grid, workers=workers, scheduler=scheduler)
+    write_folder(
+        out,
+        {
+            "sweep.csv": table.to_csv(index=False),
+            "cost_curve.svg": cost_curve_svg(table),
+            "report.html": render_sweep_report(table),
+        },
+    )
+    labels = point_labels(table)
+    for row in table[table["cheapest"]].itertuples(index=False):
+        click.echo(
+            f"{row.policy:>10}: cheapest at {labels[row.point]}, total £{row.total_cost:,.0f} a run "
+            f"({row.delayed_bed_days:,.0f} delayed bed-days)"
+        )
+    click.echo(f"Wrote {out / 'sweep.csv'}, {out / 'cost_curve.svg'}, {out / 'report.html'}")
 
 
 def simulation_summary(summary: dict) -> str:

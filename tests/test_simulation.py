@@ -244,3 +244,44 @@ def test_places_below_the_free_capacity_are_an_input_error(tmp_path):
     result = CliRunner().invoke(main, ["simulate", str(folder), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     assert "services.csv line 2, column places = '5': is less than the 1000 free on day 0" in result.stderr
+
+
+def test_a_dask_scheduler_started_apart_gives_the_same_results(tmp_path):
+    """`dask scheduler` and `dask worker` started as their own processes, as the docs say."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    dask = shutil.which("dask")
+    if dask is None:
+        pytest.skip("the `dask` command (package distributed) is not on PATH")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = subprocess.Popen([dask, "scheduler", "--port", str(port), "--no-dashboard"], stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        worker = subprocess.Popen(
+            [dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"], stderr=subprocess.DEVNULL
+        )
+        flow = tmp_path / "flow.toml"
+        flow.write_text("days = 3\nruns = 2\nseed = 9\n[[arrivals.rate]]\npathway = 3\nper_day = 2\n[policy]\nwork_limit = 5\n")
+        folder = ROOT / "instances" / "demo"
+        deadline = time.time() + 60
+        while True:
+            try:
+                remote = simulate(folder, flow, scheduler=address, progress=False)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.5)
+        here = simulate(folder, flow, workers=0, progress=False)
+        assert remote.daily.equals(here.daily) and remote.patients.equals(here.patients)
+    finally:
+        for process in (worker, scheduler):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)

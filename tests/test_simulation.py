@@ -285,3 +285,62 @@ def test_a_dask_scheduler_started_apart_gives_the_same_results(tmp_path):
             if process is not None:
                 process.terminate()
                 process.wait(timeout=30)
+
+
+def test_a_sweep_costs_each_point_and_marks_the_cheapest(tmp_path):
+    """fifo on a tight tiny system: more places, no more delays (same runs at each point); the
+    costs add up from the daily table's figures; one cheapest point."""
+    from optimiser.simulate.flow import read_flow
+    from optimiser.simulate.sweep import sweep
+
+    folder = unlimited_snapshot(tmp_path / "s", occupants=0)
+    capacity = pd.read_csv(folder / "capacity.csv", dtype=str)
+    capacity["amount"] = "2"
+    capacity.to_csv(folder / "capacity.csv", index=False)
+    services = pd.read_csv(folder / "services.csv", dtype=str)
+    services["places"] = "2"
+    services.to_csv(folder / "services.csv", index=False)
+    snapshot = load_snapshot(folder)
+    flow = read_flow(folder / "flow.toml", snapshot).with_options(runs=3, days=4)
+    table = sweep(snapshot, flow, {3: [1.0, 2.0, 4.0]}, workers=0, progress=False)
+    assert list(table["pathway3_factor"]) == [1.0, 2.0, 4.0] and list(table["pathway3_places"]) == [2.0, 4.0, 8.0]
+    assert (
+        table["delayed_bed_days"].is_monotonic_decreasing
+        and table["delayed_bed_days"].iloc[0] > table["delayed_bed_days"].iloc[-1]
+    )
+    community = sum(table[f"pathway{k}_place_days"] * flow.community_cost[k] for k in (1, 2, 3))
+    assert np.allclose(table["total_cost"], table["delayed_bed_days"] * flow.bed_day_cost + community)
+    assert table["cheapest"].sum() == 1 and table.loc[table["cheapest"], "total_cost"].iat[0] == table["total_cost"].min()
+
+
+def test_a_bad_vary_is_an_input_error(tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["sweep", str(ROOT / "instances" / "demo"), "--vary", "pathway4=1:2:0.5", "--out", str(out)]
+    )
+    assert result.exit_code == 2
+    assert "--vary = 'pathway4=1:2:0.5': write it as pathwayK=START:STOP:STEP" in result.stderr and not out.exists()
+
+
+CHROMIUM = __import__("shutil").which("chromium") or __import__("shutil").which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed: the simulation report is not rendered in a browser")
+def test_the_simulation_report_renders_in_headless_chromium(infinite_server, tmp_path):
+    import subprocess
+
+    _, result = infinite_server
+    result.write(tmp_path / "sim")
+    shot = tmp_path / "report.png"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
+    flags += [
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1200,2400",
+    ]
+    subprocess.run(
+        [CHROMIUM, *flags, f"--screenshot={shot}", (tmp_path / "sim" / "report.html").as_uri()], capture_output=True, timeout=120
+    )
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 30_000

@@ -198,17 +198,17 @@ def test_both_policies_see_the_same_arrivals_patients_and_stays(demo_runs):
     assert not results["optimiser", 0]["patients"]["patient_id"].equals(results["optimiser", 1]["patients"]["patient_id"])
 
 
-def test_same_seed_same_files_for_one_and_two_workers(tmp_path):
+def test_same_seed_same_files_for_one_two_and_four_workers(tmp_path):
     folder = ROOT / "instances" / "demo"
     flow = tmp_path / "flow.toml"
     flow.write_text("days = 4\nruns = 3\nseed = 5\n[[arrivals.rate]]\npathway = 1\nper_day = 3\n[policy]\nwork_limit = 10\n")
     outputs = []
-    for workers in (1, 2):
+    for workers in (1, 2, 4):
         result = simulate(folder, flow, workers=workers, progress=False)
         result.write(tmp_path / f"out{workers}")
         outputs.append(tmp_path / f"out{workers}")
     for name in ("daily.csv", "patients.csv"):
-        assert (outputs[0] / name).read_bytes() == (outputs[1] / name).read_bytes()
+        assert (outputs[0] / name).read_bytes() == (outputs[1] / name).read_bytes() == (outputs[2] / name).read_bytes()
     report = (outputs[0] / "report.html").read_text()
     assert "<svg" in report and "<script" not in report and "http" not in report.replace("http://www.w3.org", "")
 

@@ -100,6 +100,8 @@ def summarise(daily: pd.DataFrame, patients: pd.DataFrame, flow: Flow, seconds: 
         "policies": policies,
         "paired_differences": pairs,
         "flow": flow.as_dict(),
+        "random_streams": f"run r: numpy SeedSequence({flow.seed}).spawn({flow.runs})[r], then its children 0-3 for arrivals, "
+        "the patients copied, stays and day-0 occupants; the same for every policy",
         "versions": versions(),
     }
 

@@ -61,6 +61,9 @@ def main() -> None:
 
     Typical morning: optimiser validate SNAPSHOT, then
     optimiser allocate SNAPSHOT --out PLAN_DIR.
+
+    File formats: docs/snapshot.md (snapshot and plan folders) and
+    docs/simulation.md (flow files and simulation outputs).
     """
 
 

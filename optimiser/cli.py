@@ -425,13 +425,26 @@ def _writable_folder(out: Path) -> None:
 @click.option(
     "--policy-work-limit", type=click.IntRange(min=0), default=None, help="Neighbourhoods per daily solve (reproducible)."
 )
+@click.option("--policy-threads", type=click.IntRange(min=1), default=None, help="Threads per daily solve [default 1].")
 @click.option(
     "--workers", type=click.IntRange(min=0), default=None, help="Dask worker processes [default: one per core; 0: run here]."
 )
 @click.option("--scheduler", default=None, help="Address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the human summary.")
 def simulate_command(
-    snapshot, flow_file, out, days, runs, seed, policies, policy_time_limit, policy_work_limit, workers, scheduler, as_json
+    snapshot,
+    flow_file,
+    out,
+    days,
+    runs,
+    seed,
+    policies,
+    policy_time_limit,
+    policy_work_limit,
+    policy_threads,
+    workers,
+    scheduler,
+    as_json,
 ):
     """Run the daily allocation forward over weeks under each policy; write the flow's outcomes to --out."""
     _writable_folder(out)
@@ -450,6 +463,7 @@ def simulate_command(
         policies=policies or None,
         time_limit=policy_time_limit,
         work_limit=policy_work_limit,
+        threads=policy_threads,
         workers=workers,
         scheduler=scheduler,
         progress=None if not as_json else False,

@@ -186,7 +186,9 @@ def _days_at(snapshot, p: int, service: int, minutes: float, rooms: list[Room]) 
     )
     weekend_ok = admits_on_day(snapshot, services, days)
     earliest = int(patients["earliest_day"].iat[p])
-    status = np.where(days < earliest, "before the earliest start", np.where(weekend_ok, "", "no weekend admissions")).astype(object)
+    status = np.where(days < earliest, "before the earliest start", np.where(weekend_ok, "", "no weekend admissions")).astype(
+        object
+    )
     for room in rooms:
         blocked = np.asarray(room.why(p, services, days), dtype=object)
         status = np.where((status == "") & (blocked != ""), blocked, status)
@@ -205,7 +207,9 @@ def _excluded(snapshot, p: int, eligible: set) -> list[ServiceOption]:
         return []
     lacking, reach = exclusions(snapshot, np.full(len(excluded), p), excluded)
     return [
-        ServiceOption(services["service_id"].iat[s], False, "; ".join([f"lacks {need}" for need in lacks] + ([why] if why else [])))
+        ServiceOption(
+            services["service_id"].iat[s], False, "; ".join([f"lacks {need}" for need in lacks] + ([why] if why else []))
+        )
         for s, lacks, why in zip(excluded, lacking, reach)
     ]
 

@@ -187,7 +187,9 @@ def _differences_table(summary: dict) -> str:
             f"<tr><td>{html.escape(first)} &minus; {html.escape(second)}</td><td class='num'>{_fmt(total['mean'])} "
             f"({_fmt(total['low'])} to {_fmt(total['high'])})</td>{cells}</tr>"
         )
-    head = "<tr><th>difference</th><th>all pathways (95% interval)</th><th>pathway 1</th><th>pathway 2</th><th>pathway 3</th></tr>"
+    head = (
+        "<tr><th>difference</th><th>all pathways (95% interval)</th><th>pathway 1</th><th>pathway 2</th><th>pathway 3</th></tr>"
+    )
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
@@ -200,7 +202,9 @@ def _waits_svg(patients: pd.DataFrame, policies: list[str], width: int = 700, he
     bins = np.arange(0, max(high, 1) + 1)
     left, bottom = 40, height - 30
     slot = (width - left - 10) / len(bins)
-    counts = {policy: np.bincount(np.clip(waits[placed["policy"] == policy], 0, bins[-1]), minlength=len(bins)) for policy in policies}
+    counts = {
+        policy: np.bincount(np.clip(waits[placed["policy"] == policy], 0, bins[-1]), minlength=len(bins)) for policy in policies
+    }
     tallest = max(max(c.max() for c in counts.values()), 1)
     parts = [f'<svg role="img" aria-label="Distribution of waits" viewBox="0 0 {width} {height}" width="100%">']
     parts.append(f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#999"/>')
@@ -220,5 +224,3 @@ def _waits_svg(patients: pd.DataFrame, policies: list[str], width: int = 700, he
     parts.append(f'<text x="{(left + width) / 2}" y="{height - 2}" text-anchor="middle">days waited</text>')
     _legend(parts, policies, width)
     return "".join(parts) + "</svg>"
-
-

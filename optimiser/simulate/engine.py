@@ -220,7 +220,9 @@ class Run:
         for delivery in self.flow.deliveries:
             arrivals = stock.setdefault((delivery.store, delivery.item), {})
             for t in range(self.flow.days + self.snapshot.horizon):
-                units = math.floor((t + 1) * delivery.per_week / 7 + TOLERANCE) - math.floor(t * delivery.per_week / 7 + TOLERANCE)
+                units = math.floor((t + 1) * delivery.per_week / 7 + TOLERANCE) - math.floor(
+                    t * delivery.per_week / 7 + TOLERANCE
+                )
                 if units:
                     arrivals[t] = arrivals.get(t, 0.0) + units
         return stock
@@ -234,7 +236,9 @@ class Run:
         horizon = base.horizon
         patients = self.patients
         present = (patients["arrival_day"].to_numpy() <= t) & (self.placed_day < 0)
-        waiting = patients[present].drop(columns=["arrival_day", "newcomer", "ready_day", "stay", "template"]).reset_index(drop=True)
+        waiting = (
+            patients[present].drop(columns=["arrival_day", "newcomer", "ready_day", "stay", "template"]).reset_index(drop=True)
+        )
         waiting["line"] = np.arange(2, len(waiting) + 2)
         date = pd.Timestamp(self.date(t))
         rows = []
@@ -246,7 +250,11 @@ class Run:
             rows.append((service_ids[s], date, max(self.places[s] - held[s], 0.0)))
         soon = active & (end <= t + min(self.flow.known_release_days, horizon - 1))
         if soon.any():
-            released = pd.DataFrame({"service": service[soon], "end": end[soon], "use": use[soon]}).groupby(["service", "end"])["use"].sum()
+            released = (
+                pd.DataFrame({"service": service[soon], "end": end[soon], "use": use[soon]})
+                .groupby(["service", "end"])["use"]
+                .sum()
+            )
             for (s, day), amount in released.items():
                 rows.append((service_ids[s], pd.Timestamp(self.date(int(day))), float(amount)))
         capacity = pd.DataFrame(rows, columns=["service_id", "date", "amount"])
@@ -289,7 +297,7 @@ class Run:
             start = None
             if self.previous is not None and len(self.previous):
                 start = start_vector(formulation, placement_triples(state, self.previous))
-            result = solve(formulation, "highs", start=start, threads=int(self.options.get("threads", 1)), **limits)
+            result = solve(formulation, "highs", start=start, threads=self.flow.threads, **limits)
         self.decision_seconds += time.perf_counter() - began
         if self.observer is not None:
             self.observer(self.day, state, formulation, result)
@@ -309,7 +317,11 @@ class Run:
         pairs, starts = self.template_pairs
         template = state.patients["patient_id"].map(self.template).to_numpy(dtype=np.int64)
         counts = starts[template + 1] - starts[template]
-        rows = np.concatenate([np.arange(starts[k], starts[k + 1]) for k in template]) if len(template) else np.zeros(0, dtype=np.int64)
+        rows = (
+            np.concatenate([np.arange(starts[k], starts[k + 1]) for k in template])
+            if len(template)
+            else np.zeros(0, dtype=np.int64)
+        )
         return pd.DataFrame(
             {
                 "patient": np.repeat(np.arange(len(template)), counts),
@@ -321,7 +333,9 @@ class Run:
     def step(self, t: int) -> None:
         self.day = t
         state = self.state(t)
-        plan = self.decide(state) if len(state.patients) else pd.DataFrame(columns=["patient_id", "service_id", "start_date", "day"])
+        plan = (
+            self.decide(state) if len(state.patients) else pd.DataFrame(columns=["patient_id", "service_id", "start_date", "day"])
+        )
         self.previous = plan
         today = plan[plan["day"] == 0] if "day" in plan else plan
         service_index = self.snapshot.service_index
@@ -417,4 +431,3 @@ def simulate_run(
         "patients": state.patient_table()[PATIENT_COLUMNS],
         "decision_seconds": state.decision_seconds,
     }
-

@@ -57,13 +57,14 @@ class Flow:
     time_limit: float | None = 5.0
     work_limit: int | None = None
     known_release_days: int = 3
+    threads: int = 1
     return_days: int = 2
     deliveries: tuple[Delivery, ...] = ()
     source: str = "flow.toml"
 
     def with_options(self, **options) -> Flow:
         """The flow with the options given (not None) in place of the file's: days, runs,
-        seed, policies, time_limit, work_limit."""
+        seed, policies, time_limit, work_limit, threads."""
         changes = {key: value for key, value in options.items() if value is not None}
         if "work_limit" in changes:
             changes.setdefault("time_limit", None)
@@ -84,7 +85,12 @@ class Flow:
                 "rate": [{"pathway": r.pathway, "site": r.site, "per_day": r.per_day} for r in self.rates],
             },
             "length_of_stay": {f"pathway{k}": stay.as_dict() for k, stay in self.stays.items()},
-            "policy": {"time_limit": self.time_limit, "work_limit": self.work_limit, "known_release_days": self.known_release_days},
+            "policy": {
+                "time_limit": self.time_limit,
+                "work_limit": self.work_limit,
+                "known_release_days": self.known_release_days,
+                "threads": self.threads,
+            },
             "equipment": {
                 "return_days": self.return_days,
                 "delivery": [{"store": d.store, "item": d.item, "per_week": d.per_week} for d in self.deliveries],
@@ -93,13 +99,24 @@ class Flow:
 
 
 KEYS = {
-    "": {"days", "runs", "seed", "policies", "bed_day_cost", "community_cost", "arrivals", "length_of_stay", "policy", "equipment"},
+    "": {
+        "days",
+        "runs",
+        "seed",
+        "policies",
+        "bed_day_cost",
+        "community_cost",
+        "arrivals",
+        "length_of_stay",
+        "policy",
+        "equipment",
+    },
     "community_cost": {"pathway1", "pathway2", "pathway3"},
     "arrivals": {"notice_days", "weekday_factor", "rate"},
     "arrivals.rate": {"pathway", "site", "per_day"},
     "length_of_stay": {"pathway1", "pathway2", "pathway3"},
     "length_of_stay.pathway": {"distribution", "median", "mean", "days"},
-    "policy": {"time_limit", "work_limit", "known_release_days"},
+    "policy": {"time_limit", "work_limit", "known_release_days", "threads"},
     "equipment": {"return_days", "delivery"},
     "equipment.delivery": {"store", "item", "per_week"},
 }
@@ -158,7 +175,9 @@ def read_flow(path: str | Path, snapshot: Snapshot) -> Flow:
     problems = ProblemList()
     file = path.name
     if not path.is_file():
-        problems.add(str(path), None, None, None, "is not a file; give the flow file (--flow FILE) or put flow.toml in the snapshot")
+        problems.add(
+            str(path), None, None, None, "is not a file; give the flow file (--flow FILE) or put flow.toml in the snapshot"
+        )
         raise InputError(problems, subject="flow file")
     try:
         settings = tomllib.loads(path.read_text(encoding="utf-8-sig"))
@@ -179,7 +198,12 @@ def parse_flow(settings: dict, snapshot: Snapshot, read: _Reader, source: str = 
     seed = read.number(settings, "seed", "", flow.seed, minimum=0, whole=True)
     bed_day_cost = read.number(settings, "bed_day_cost", "", flow.bed_day_cost, minimum=0)
     policies = settings.get("policies", list(flow.policies))
-    if not isinstance(policies, list) or not policies or any(p not in POLICIES for p in policies) or len(set(policies)) < len(policies):
+    if (
+        not isinstance(policies, list)
+        or not policies
+        or any(p not in POLICIES for p in policies)
+        or len(set(policies)) < len(policies)
+    ):
         read.bad("policies", policies, f"must be a list of distinct policies from {', '.join(POLICIES)}")
         policies = list(flow.policies)
     community = read.table(settings, "community_cost", "")
@@ -218,7 +242,9 @@ def parse_flow(settings: dict, snapshot: Snapshot, read: _Reader, source: str = 
             mine = mine[mine["site"] == site]
         if len(mine) == 0 and per_day > 0:
             where = f" at site {site}" if site is not None else ""
-            read.bad(prefix + "pathway", pathway, f"has no pathway-{pathway} patient{where} in the snapshot to copy new patients from")
+            read.bad(
+                prefix + "pathway", pathway, f"has no pathway-{pathway} patient{where} in the snapshot to copy new patients from"
+            )
             continue
         rates.append(Rate(int(pathway), per_day, site))
 
@@ -235,8 +261,11 @@ def parse_flow(settings: dict, snapshot: Snapshot, read: _Reader, source: str = 
     policy = read.table(settings, "policy", "")
     read.keys(policy, KEYS["policy"], "policy.")
     work_limit = read.number(policy, "work_limit", "policy.", None, minimum=0, whole=True)
-    time_limit = read.number(policy, "time_limit", "policy.", None if work_limit is not None else flow.time_limit, minimum=0, strict=True)
+    time_limit = read.number(
+        policy, "time_limit", "policy.", None if work_limit is not None else flow.time_limit, minimum=0, strict=True
+    )
     known = read.number(policy, "known_release_days", "policy.", flow.known_release_days, minimum=0, whole=True)
+    threads = read.number(policy, "threads", "policy.", flow.threads, minimum=1, whole=True)
 
     equipment = read.table(settings, "equipment", "")
     read.keys(equipment, KEYS["equipment"], "equipment.")
@@ -270,6 +299,7 @@ def parse_flow(settings: dict, snapshot: Snapshot, read: _Reader, source: str = 
         time_limit=time_limit,
         work_limit=work_limit,
         known_release_days=known,
+        threads=threads,
         return_days=return_days,
         deliveries=tuple(deliveries),
         source=source,

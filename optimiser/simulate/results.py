@@ -89,10 +89,14 @@ def summarise(daily: pd.DataFrame, patients: pd.DataFrame, flow: Flow, seconds: 
         for second in flow.policies[i + 1 :]:
             difference = totals.loc[first].to_numpy(dtype=float) - totals.loc[second].to_numpy(dtype=float)
             pathways = {
-                str(k): interval(by_pathway.loc[(first, k)].to_numpy(dtype=float) - by_pathway.loc[(second, k)].to_numpy(dtype=float))
+                str(k): interval(
+                    by_pathway.loc[(first, k)].to_numpy(dtype=float) - by_pathway.loc[(second, k)].to_numpy(dtype=float)
+                )
                 for k in (1, 2, 3)
             }
-            pairs.append({"policies": [first, second], "delayed_bed_days_difference": interval(difference), "by_pathway": pathways})
+            pairs.append(
+                {"policies": [first, second], "delayed_bed_days_difference": interval(difference), "by_pathway": pathways}
+            )
     return {
         "days": flow.days,
         "runs": flow.runs,

@@ -129,4 +129,3 @@ def _tick(bar, on_done, done: int, total: int) -> None:
         bar.update(1)
     if on_done is not None:
         on_done(done, total)
-

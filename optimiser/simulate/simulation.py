@@ -54,6 +54,7 @@ def simulate(
     policies: tuple[str, ...] | None = None,
     time_limit: float | None = None,
     work_limit: int | None = None,
+    threads: int | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
     progress: bool | None = None,
@@ -70,7 +71,13 @@ def simulate(
         snapshot = load_snapshot(snapshot)
     check_places(snapshot)
     flow = load_flow(snapshot, flow).with_options(
-        days=days, runs=runs, seed=seed, policies=None if policies is None else tuple(policies), time_limit=time_limit, work_limit=work_limit
+        days=days,
+        runs=runs,
+        seed=seed,
+        policies=None if policies is None else tuple(policies),
+        time_limit=time_limit,
+        work_limit=work_limit,
+        threads=threads,
     )
     tasks = tasks_of(flow)
     results = run_tasks({0: snapshot}, tasks, workers=workers, scheduler=scheduler, progress=progress)
@@ -81,9 +88,15 @@ def gather(flow: Flow, tasks, results) -> SimulationResult:
     """The tasks' records in one result: rows by policy (in the flow's order), run, day, pathway."""
     rank = {policy: i for i, policy in enumerate(flow.policies)}
     daily = pd.concat([r["daily"] for r in results], ignore_index=True) if results else pd.DataFrame(columns=DAILY_COLUMNS)
-    patients = pd.concat([r["patients"] for r in results], ignore_index=True) if results else pd.DataFrame(columns=PATIENT_COLUMNS)
-    daily = daily.sort_values(["policy", "run", "day", "pathway"], key=lambda c: c.map(rank) if c.name == "policy" else c, kind="stable")
+    patients = (
+        pd.concat([r["patients"] for r in results], ignore_index=True) if results else pd.DataFrame(columns=PATIENT_COLUMNS)
+    )
+    daily = daily.sort_values(
+        ["policy", "run", "day", "pathway"], key=lambda c: c.map(rank) if c.name == "policy" else c, kind="stable"
+    )
     patients = patients.sort_values(["policy", "run"], key=lambda c: c.map(rank) if c.name == "policy" else c, kind="stable")
-    seconds = pd.DataFrame({"policy": [t.policy for t in tasks], "run": [t.run for t in tasks], "seconds": [r["decision_seconds"] for r in results]})
+    seconds = pd.DataFrame(
+        {"policy": [t.policy for t in tasks], "run": [t.run for t in tasks], "seconds": [r["decision_seconds"] for r in results]}
+    )
     daily, patients = daily.reset_index(drop=True), patients.reset_index(drop=True)
     return SimulationResult(daily, patients, flow, seconds, summarise(daily, patients, flow, seconds))

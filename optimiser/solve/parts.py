@@ -201,7 +201,14 @@ class Counted(Policy):
     def after(self, parts: dict[int, Part], results: list[SolveResult]) -> None:
         if self.polish:
             self.clock_stopped |= search_by_work(
-                parts, results, int(self.options.work_limit), self.workers, self.options.seed, self.deadline, self.tuning, self.cancel
+                parts,
+                results,
+                int(self.options.work_limit),
+                self.workers,
+                self.options.seed,
+                self.deadline,
+                self.tuning,
+                self.cancel,
             )
 
     def message(self) -> str:
@@ -452,7 +459,8 @@ def _open_searches(
         if r.status == Status.FEASIBLE and r.x is not None and r.objective - r.bound > TOLERANCE * max(1.0, abs(r.objective))
     ]
     searches = {
-        i: Search(without_dominance(parts[i].model), results[i].x, seed=seed, settings=settings, cancel=cancel) for i in candidates
+        i: Search(without_dominance(parts[i].model), results[i].x, seed=seed, settings=settings, cancel=cancel)
+        for i in candidates
     }
     return [i for i in candidates if searches[i].searchable], searches
 
@@ -483,4 +491,3 @@ def part_facts(formulation: Formulation, part: Component) -> PartFacts:
         services=int(variables["service"].nunique()),
         sites=tuple(sorted(set(sites.tolist()))),
     )
-

@@ -125,4 +125,3 @@ def _termination_map() -> dict:
         native.provenInfeasible: Termination.INFEASIBLE,
         native.locallyInfeasible: Termination.INFEASIBLE,
     }
-

@@ -26,7 +26,9 @@ class EquipmentRoom(Room):
         self.needs_of = {p: (frame["key"].to_numpy(), frame["item"].to_numpy()) for p, frame in needs.groupby("patient")}
         taken = np.zeros_like(stock)
         known = needs[needs["key"] >= 0]
-        start = pd.DataFrame({"patient": placed["patient"].to_numpy(), "day": placed["day"].to_numpy()}).merge(known, on="patient")
+        start = pd.DataFrame({"patient": placed["patient"].to_numpy(), "day": placed["day"].to_numpy()}).merge(
+            known, on="patient"
+        )
         np.add.at(taken, (start["key"].to_numpy(), start["day"].to_numpy()), 1)
         self.slack = stock - np.cumsum(taken, axis=1)
         self.floor = suffix_min(self.slack)
@@ -56,7 +58,9 @@ class EquipmentRoom(Room):
         store = self.snapshot.patients["store"].iat[p]
         stocked = self._stocked(keys, np.asarray(day))
         return [
-            "" if column.all() else "equipment: " + ", ".join(f"{item} out at store {store or '(none)'}" for item in items[~column])
+            ""
+            if column.all()
+            else "equipment: " + ", ".join(f"{item} out at store {store or '(none)'}" for item in items[~column])
             for column in stocked.T
         ]
 
@@ -152,7 +156,9 @@ class Equipment(Family):
             store = snapshot.patients["store"].iat[p]
             items, keys = needs_of[p]
             if store == "":
-                return f"equipment: needs {names(items)} but locality {snapshot.patients['locality'].iat[p]} has no equipment store"
+                return (
+                    f"equipment: needs {names(items)} but locality {snapshot.patients['locality'].iat[p]} has no equipment store"
+                )
             missing = [item for item, key in zip(items, keys) if key < 0 or stock[key, -1] < 1 - TOLERANCE]
             later = later_rows[(later_rows["store_id"] == store) & later_rows["item"].isin(missing)]
             arrivals = "" if later.empty else f"; first arrives {later['date'].min().date().isoformat()}, past the horizon"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 import tempfile
 import time
@@ -87,6 +88,15 @@ def validate(snapshot: Path, as_json: bool) -> None:
         click.echo(f"{pathway:>8} {row['patients']:>9} {row['services']:>9} {row['capacity']:>8g} {unit}")
 
 
+def _seconds(context, parameter, value):
+    """A time limit: a number of seconds > 0; inf means no limit (None); nan is refused."""
+    if value is None:
+        return None
+    if math.isnan(value):
+        raise click.BadParameter("nan is not a number of seconds; give seconds > 0, or inf for no limit")
+    return None if math.isinf(value) else value
+
+
 def solve_options(command):
     """The options every solving command shares: solver, time limit, threads, gap, seed, log."""
     options = [
@@ -102,7 +112,9 @@ def solve_options(command):
             type=click.FloatRange(min=0, min_open=True),
             default=300.0,
             show_default=True,
-            help="Seconds for the whole run, loading and building included; then the best plan found (status feasible, bound, gap).",
+            callback=_seconds,
+            help="Seconds for the whole run, loading and building included; then the best plan found (status feasible, bound, gap). "
+            "inf: no limit.",
         ),
         click.option(
             "--threads",
@@ -166,7 +178,8 @@ def allocate_command(snapshot, out, as_json, keep, disruption_penalty, **solve) 
     started = time.perf_counter()
     loaded = _load(snapshot)
     requested = solve["time_limit"]
-    solve["time_limit"] = max(solve["time_limit"] - (time.perf_counter() - started), 0.05)  # the limit counts loading too
+    if requested is not None:
+        solve["time_limit"] = max(requested - (time.perf_counter() - started), 0.05)  # the limit counts loading too
     if keep is not None:
         try:
             solve.update(keep=read_plan_placements(keep), disruption_penalty=disruption_penalty)
@@ -421,7 +434,13 @@ def _writable_folder(out: Path) -> None:
     "--seed", type=click.IntRange(min=0), default=None, help="Seed of the runs' random streams (overrides the flow file)."
 )
 @click.option("--policy", "policies", type=click.Choice(POLICIES), multiple=True, help="Placement policy; repeat for several.")
-@click.option("--policy-time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds per daily solve.")
+@click.option(
+    "--policy-time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    callback=_seconds,
+    help="Seconds per daily solve.",
+)
 @click.option(
     "--policy-work-limit", type=click.IntRange(min=0), default=None, help="Neighbourhoods per daily solve (reproducible)."
 )
@@ -489,7 +508,13 @@ def simulate_command(
     "--seed", type=click.IntRange(min=0), default=None, help="Seed of the runs' random streams (overrides the flow file)."
 )
 @click.option("--policy", "policies", type=click.Choice(POLICIES), multiple=True, help="Placement policy; repeat for several.")
-@click.option("--policy-time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds per daily solve.")
+@click.option(
+    "--policy-time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    callback=_seconds,
+    help="Seconds per daily solve.",
+)
 @click.option("--policy-work-limit", type=click.IntRange(min=0), default=None, help="Neighbourhoods per daily solve.")
 @click.option(
     "--workers", type=click.IntRange(min=0), default=None, help="Dask worker processes [default: one per core; 0: run here]."

@@ -21,7 +21,7 @@ from optimiser.model.loading import load_snapshot
 from optimiser.model.previous import columns_of, placement_triples, start_vector, with_disruption_penalty
 from optimiser.solve.cancel import session
 from optimiser.solve.dispatch import SOLVERS, check_work_limit, solve
-from optimiser.solve.options import Deadline, Tuning
+from optimiser.solve.options import Deadline, Tuning, checked_limits
 from optimiser.solve.result import SolveResult
 
 
@@ -74,6 +74,7 @@ def allocate(
         snapshot = load_snapshot(snapshot)
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; use one of {', '.join(SOLVERS)}")
+    time_limit = checked_limits(time_limit, threads, work_limit)
     check_work_limit(work_limit, solver, decompose and not naive)
     options = {
         "solver": solver,

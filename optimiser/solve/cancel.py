@@ -6,9 +6,9 @@ solver that registers later stops at once. A ``child()`` is cancelled with its
 parent but can also be cancelled alone (one of two solves side by side stopping the
 other); ``root`` is the session's, whose ``reason`` goes in the plan's message.
 
-``session()`` opens one for a solve: in the main thread the first Ctrl-C does not
-raise but cancels it (the solvers return their best plans, status feasible; before
-any started, the warm start is kept), and a second Ctrl-C raises KeyboardInterrupt
+``session()`` opens one for a solve: in the main thread the first Ctrl-C (or SIGTERM, what
+schedulers and containers send) does not raise but cancels it (the solvers return their best plans, status feasible; before
+any started, the warm start is kept), and a second raises KeyboardInterrupt
 (abort, nothing written). Solvers run outside the main thread; the main thread waits
 in short steps (``wait_all``), so Python's signal handler runs promptly.
 """
@@ -117,18 +117,21 @@ def session(cancellation: Cancellation | None = None) -> Iterator[Cancellation]:
         return
     cancellation = Cancellation()
     installed = threading.current_thread() is threading.main_thread()
-    previous = None
+    previous = {}
     if installed:
 
-        def on_ctrl_c(signum, frame) -> None:
+        def on_signal(signum, frame) -> None:
+            name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
             if cancellation.cancelled:
                 raise KeyboardInterrupt
-            print("Ctrl-C: stopping, keeping the best plan found (Ctrl-C again to abort).", file=sys.stderr, flush=True)
-            cancellation.cancel("stopped by Ctrl-C")
+            print(f"{name}: stopping, keeping the best plan found ({name} again to abort).", file=sys.stderr, flush=True)
+            cancellation.cancel(f"stopped by {name}")
 
-        previous = signal.signal(signal.SIGINT, on_ctrl_c)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, on_signal)
     try:
         yield cancellation
     finally:
-        if installed:
-            signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+        for signum, handler in previous.items():
+            fallback = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+            signal.signal(signum, handler if handler is not None else fallback)

@@ -18,7 +18,7 @@ from optimiser.solve.cancel import Cancellation, session
 from optimiser.solve.cpsat import CpSatRoute
 from optimiser.solve.greedy import solve_greedy, warm_start_plan
 from optimiser.solve.highs import HighsRoute
-from optimiser.solve.options import Deadline, SolveOptions, Tuning
+from optimiser.solve.options import Deadline, SolveOptions, Tuning, checked_limits
 from optimiser.solve.parts import no_worse_than_start, solve_by_parts
 from optimiser.solve.pyomo_route import PyomoRoute
 from optimiser.solve.result import SolveResult
@@ -71,6 +71,7 @@ def solve(
     if isinstance(solver, str) and solver == BASELINE:
         return solve_greedy(formulation)
     route = route_of(solver)
+    time_limit = checked_limits(time_limit, threads, work_limit)
     check_work_limit(work_limit, route, decompose)
     started = time.perf_counter()
     with session(cancel) as cancellation, watchdog(time_limit, cancellation):

@@ -9,6 +9,7 @@ each step asks it what is left.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -36,6 +37,23 @@ class SolveOptions:
 
     def replace(self, **changes) -> SolveOptions:
         return dataclasses.replace(self, **changes)
+
+
+def checked_limits(time_limit: float | None, threads: int, work_limit: int | None) -> float | None:
+    """The time limit to use (None for none: ``inf`` means no limit), after checking the three
+    limits; ValueError says which is wrong and what to give."""
+    if time_limit is not None:
+        if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.integer, np.floating)):
+            raise ValueError(f"time_limit {time_limit!r} is not a number of seconds")
+        if math.isnan(time_limit) or time_limit <= 0:
+            raise ValueError(f"time_limit {time_limit!r} must be a number of seconds > 0 (inf, or None, for no limit)")
+        if math.isinf(time_limit):
+            time_limit = None
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads {threads!r} must be a whole number >= 1")
+    if work_limit is not None and (isinstance(work_limit, bool) or not isinstance(work_limit, (int, np.integer)) or work_limit < 0):
+        raise ValueError(f"work_limit {work_limit!r} must be a whole number of neighbourhoods >= 0")
+    return time_limit
 
 
 class Deadline:

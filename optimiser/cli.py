@@ -23,7 +23,7 @@ from optimiser.analysis.whatif import parse_change
 from optimiser.analysis.whatif import whatif as run_whatif
 from optimiser.api import SOLVERS, allocate
 from optimiser.constants import BED_DAY_COST
-from optimiser.data.files import read_plan_placements, write_atomic, write_folder
+from optimiser.data.files import read_plan_placements, safe_csv, write_atomic, write_folder
 from optimiser.data.problems import InputError
 from optimiser.generate import generate_snapshot
 from optimiser.model.loading import load_snapshot
@@ -314,7 +314,7 @@ def value(snapshot, out, candidates, bed_day_cost, top, **solve) -> None:
     loaded = _load(snapshot)
     table = capacity_value(loaded, candidates=candidates, bed_day_cost=bed_day_cost, **solve)
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "capacity_value.csv", table.to_csv(index=False))
+    write_atomic(out / "capacity_value.csv", safe_csv(table))
     shown = table.head(top).assign(
         what=lambda t: np.where(t["kind"] == "service", t["service_id"], t["store_id"] + " " + t["item"])
     )
@@ -544,7 +544,7 @@ def sweep_command(
     write_folder(
         out,
         {
-            "sweep.csv": table.to_csv(index=False),
+            "sweep.csv": safe_csv(table),
             "cost_curve.svg": cost_curve_svg(table),
             "report.html": render_sweep_report(table),
         },

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.analysis.reasons import unplaced_reasons
-from optimiser.data.files import write_atomic
+from optimiser.data.files import safe_csv, write_atomic
 from optimiser.data.snapshot import Snapshot
 from optimiser.model.formulation import Formulation
 from optimiser.solve.result import PartReport, SolveResult
@@ -48,8 +48,8 @@ class Plan:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         files = {
-            "plan.csv": self.placements[PLAN_COLUMNS].to_csv(index=False),
-            "unplaced.csv": self.unplaced[UNPLACED_COLUMNS].to_csv(index=False),
+            "plan.csv": safe_csv(self.placements[PLAN_COLUMNS]),
+            "unplaced.csv": safe_csv(self.unplaced[UNPLACED_COLUMNS]),
             "summary.json": self.summary_json(),
         }
         written = []

@@ -44,6 +44,30 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell that starts so (CWE-1236)
+
+
+def neutralised(text: str) -> str:
+    """A text cell as written to an output CSV: one ``'`` before a cell that a spreadsheet
+    would take as a formula (OWASP's advice) or that starts with ``'`` itself, so that
+    ``restored`` gives back exactly the text; other cells as they are."""
+    return "'" + text if text.startswith(FORMULA_STARTS) or text.startswith("'") else text
+
+
+def restored(text: str) -> str:
+    """The text of a cell ``neutralised`` wrote."""
+    return text[1:] if text.startswith("'") else text
+
+
+def safe_csv(frame: pd.DataFrame) -> str:
+    """The table as CSV, every text cell ``neutralised``: safe to open in a spreadsheet."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = frame[column].map(lambda value: neutralised(value) if isinstance(value, str) else value)
+    return frame.to_csv(index=False)
+
+
 def write_folder(folder: Path, files: dict[str, str]) -> list[Path]:
     """Write all the files of an output folder, or none: they go into a new sibling folder,
     which then takes the old one's place (the old one, if any, is removed after). Other
@@ -97,11 +121,11 @@ def read_plan_placements(folder: str | Path) -> pd.DataFrame:
         if not missing:
             for line, row in enumerate(reader, start=2):
                 try:
-                    pd.Timestamp(row["start_date"]).date()
+                    pd.Timestamp(restored(row["start_date"])).date()
                 except (ValueError, TypeError):
                     problems.add(str(path), line, "start_date", row["start_date"], "is not a date; write YYYY-MM-DD")
                     continue
-                rows.append({column: row[column].strip() for column in PLAN_REQUIRED})
+                rows.append({column: restored(row[column].strip()) for column in PLAN_REQUIRED})
     if problems:
         raise InputError(problems)
     return pd.DataFrame(rows, columns=list(PLAN_REQUIRED))

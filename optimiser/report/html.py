@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.constants import BED_DAY_COST
-from optimiser.data.files import write_atomic
+from optimiser.data.files import restored, write_atomic
 from optimiser.data.snapshot import Snapshot
 from optimiser.model.rules import cumulative_capacity
 
@@ -45,14 +45,26 @@ def load_report_data(plan_dir: Path, snapshot: Snapshot) -> dict:
     """The plan folder's files joined to the snapshot's tables."""
     plan_dir = Path(plan_dir)
     summary = json.loads((plan_dir / "summary.json").read_text())
-    plan = pd.read_csv(plan_dir / "plan.csv", dtype={"patient_id": str, "service_id": str, "start_date": str})
-    unplaced = pd.read_csv(plan_dir / "unplaced.csv", dtype=str, keep_default_na=False)
+    plan = _restored(pd.read_csv(plan_dir / "plan.csv", dtype={"patient_id": str, "service_id": str, "start_date": str}))
+    unplaced = _restored(pd.read_csv(plan_dir / "unplaced.csv", dtype=str, keep_default_na=False))
     patients = snapshot.patients[["patient_id", "site", "pathway"]]
     plan = plan.merge(patients, on="patient_id", how="left")
     unplaced = unplaced.merge(patients, on="patient_id", how="left")
     values_path = plan_dir / "capacity_value.csv"
-    values = pd.read_csv(values_path, dtype={"service_id": str, "store_id": str, "item": str}) if values_path.exists() else None
+    values = (
+        _restored(pd.read_csv(values_path, dtype={"service_id": str, "store_id": str, "item": str}))
+        if values_path.exists()
+        else None
+    )
     return {"summary": summary, "plan": plan, "unplaced": unplaced, "values": values, "snapshot": snapshot}
+
+
+def _restored(frame: pd.DataFrame) -> pd.DataFrame:
+    """The text cells as they were before ``data.files.safe_csv`` neutralised them."""
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = frame[column].map(lambda value: restored(value) if isinstance(value, str) else value)
+    return frame
 
 
 def write_report(plan_dir: Path, snapshot: Snapshot, out: Path | None = None, bed_day_cost: float = BED_DAY_COST) -> Path:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optimiser.data.files import write_folder
+from optimiser.data.files import safe_csv, write_folder
 from optimiser.report.simulation import render_simulation_report
 from optimiser.simulate.flow import Flow
 
@@ -42,8 +42,8 @@ class SimulationResult:
     def write(self, folder: str | Path) -> list[Path]:
         """daily.csv, patients.csv, summary.json and report.html, swapped in together."""
         files = {
-            "daily.csv": self.daily.to_csv(index=False),
-            "patients.csv": self.patients.to_csv(index=False),
+            "daily.csv": safe_csv(self.daily),
+            "patients.csv": safe_csv(self.patients),
             "summary.json": json.dumps(_json_safe(self.summary), indent=2) + "\n",
             "report.html": render_simulation_report(self.daily, self.patients, self.summary),
         }

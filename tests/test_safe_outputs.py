@@ -1,0 +1,53 @@
+"""Output files are safe to open in a spreadsheet: a text cell that a spreadsheet would run
+as a formula (CWE-1236) is written with a leading ', and our own readers (--keep, explain,
+report) give the ids back exactly."""
+
+from __future__ import annotations
+
+import csv
+
+from click.testing import CliRunner
+from family import bed_patient, care_home
+from helpers import day, write_snapshot
+
+from optimiser import allocate, explain, load_snapshot
+from optimiser.cli import main
+from optimiser.data.files import neutralised, read_plan_placements, restored
+
+DANGEROUS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\tTAB", "'quoted"]
+
+
+def dangerous_snapshot(folder):
+    patients = [bed_patient(pid, ready=-1) for pid in DANGEROUS] + [bed_patient("PLAIN", ready=-1)]
+    services = [care_home("=cmd|calc"), care_home("C2")]
+    capacity = [{"service_id": "=cmd|calc", "date": day(0), "amount": 3}, {"service_id": "C2", "date": day(0), "amount": 2}]
+    return write_snapshot(folder, patients, services, capacity, horizon=3)
+
+
+def test_every_text_cell_round_trips_and_none_starts_like_a_formula():
+    for text in [*DANGEROUS, "plain", "", "''", "'=x"]:
+        assert restored(neutralised(text)) == text
+        assert not neutralised(text).startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+def test_plan_files_neutralise_formulas_and_our_readers_restore_them(tmp_path):
+    folder = dangerous_snapshot(tmp_path / "s")
+    snapshot = load_snapshot(folder)
+    plan = allocate(snapshot)
+    plan.write(tmp_path / "plan")
+    with open(tmp_path / "plan" / "plan.csv", newline="") as handle:
+        cells = [cell for row in csv.reader(handle) for cell in row]
+    with open(tmp_path / "plan" / "unplaced.csv", newline="") as handle:
+        cells += [cell for row in csv.reader(handle) for cell in row]
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert "'=cmd|calc" in cells and "'@SUM(1)" in cells and "''quoted" in cells
+    back = read_plan_placements(tmp_path / "plan")
+    assert set(back["patient_id"]) == set(plan.placements["patient_id"]) and "=cmd|calc" in set(back["service_id"])
+    kept = allocate(snapshot, keep=back)
+    assert kept.summary["keep"]["kept"] == len(back) and kept.summary["keep"]["moved"] == 0
+    someone = plan.placements["patient_id"].iat[0]
+    assert explain(snapshot, back, someone).choice is not None
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "plan"), "--snapshot", str(folder)])
+    assert result.exit_code == 0, result.output
+    report = (tmp_path / "plan" / "report.html").read_text()
+    assert "=cmd|calc" in report and "&#x27;=cmd" not in report and "'=cmd" not in report

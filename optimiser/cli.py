@@ -25,6 +25,7 @@ from optimiser.api import SOLVERS, allocate
 from optimiser.constants import BED_DAY_COST
 from optimiser.data.files import read_plan_placements, safe_csv, write_atomic, write_folder
 from optimiser.data.problems import InputError
+from optimiser.data.schema import TABLES
 from optimiser.generate import generate_snapshot
 from optimiser.model.loading import load_snapshot
 from optimiser.report.html import write_report
@@ -173,8 +174,7 @@ def solve_options(command):
 )
 def allocate_command(snapshot, out, as_json, keep, disruption_penalty, **solve) -> None:
     """Allocate SNAPSHOT's patients to places; write plan.csv, unplaced.csv, summary.json to --out."""
-    if out.exists() and not out.is_dir():
-        raise click.UsageError(f"--out {out} is a file; give a folder")
+    _writable_folder(out)
     started = time.perf_counter()
     loaded = _load(snapshot)
     requested = solve["time_limit"]
@@ -309,8 +309,7 @@ def whatif(snapshot, add_capacity, close, add_stock, as_json, **solve) -> None:
 @solve_options
 def value(snapshot, out, candidates, bed_day_cost, top, **solve) -> None:
     """Write capacity_value.csv: what one more bed, carer-hour or item is worth (exact re-solves)."""
-    if out.exists() and not out.is_dir():
-        raise click.UsageError(f"--out {out} is a file; give a folder")
+    _writable_folder(out)
     loaded = _load(snapshot)
     table = capacity_value(loaded, candidates=candidates, bed_day_cost=bed_day_cost, **solve)
     out.mkdir(parents=True, exist_ok=True)
@@ -372,6 +371,9 @@ def report(plan_dir, snapshot, out, bed_day_cost) -> None:
     for name in ("plan.csv", "unplaced.csv", "summary.json"):
         if not (plan_dir / name).is_file():
             raise click.UsageError(f"{plan_dir / name} is missing; give a folder that `optimiser allocate` wrote")
+    if out is not None and out.is_dir():
+        raise click.UsageError(f"--out {out} is a folder; give the HTML file to write")
+    _writable_folder(plan_dir if out is None else out.parent)
     if snapshot is None:
         snapshot = _snapshot_of(plan_dir)
     loaded = _load(snapshot)
@@ -393,12 +395,21 @@ def _snapshot_of(plan_dir: Path) -> Path:
 @main.command()
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--size", type=click.Choice(["demo", "ics", "region", "national"]), default="demo", show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True)
 @click.option("--snapshot-date", default="2026-11-26", show_default=True, help="Snapshot date (YYYY-MM-DD).")
-def generate(out: Path, size: str, seed: int, snapshot_date: str) -> None:
+@click.option(
+    "--force", is_flag=True, help="Write into a folder that is not empty (snapshot files it does not write are removed)."
+)
+def generate(out: Path, size: str, seed: int, snapshot_date: str, force: bool) -> None:
     """Write a synthetic snapshot calibrated to public figures (see instances/README.md)."""
     import datetime as dt
 
+    _writable_folder(out)
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise click.UsageError(f"{out} is not empty; give a new or empty folder, or --force to write into it")
+        for table in TABLES:
+            (out / table.file).unlink(missing_ok=True)  # an old pinned.csv would make the new snapshot invalid
     try:
         date = dt.date.fromisoformat(snapshot_date)
     except ValueError:
@@ -408,16 +419,22 @@ def generate(out: Path, size: str, seed: int, snapshot_date: str) -> None:
 
 
 def _writable_folder(out: Path) -> None:
-    """--out must be a folder this run can write (checked before any work is done)."""
+    """--out must be a folder this run can write, in a folder it can write (checked before
+    any work is done, so that no solve is lost to a folder that cannot be written)."""
     if out.exists() and not out.is_dir():
         raise click.UsageError(f"--out {out} is a file; give a folder")
     parent = out.resolve().parent
     while not parent.exists():
         parent = parent.parent
-    try:
-        tempfile.TemporaryDirectory(dir=parent).cleanup()
-    except OSError as error:
-        raise click.UsageError(f"--out {out}: cannot write in {parent} ({error.strerror}); give a folder you can write") from None
+    if not parent.is_dir():
+        raise click.UsageError(f"--out {out}: {parent} is a file, not a folder; give a folder")
+    for where in [out, parent] if out.is_dir() else [parent]:
+        try:
+            tempfile.TemporaryDirectory(dir=where).cleanup()
+        except OSError as error:
+            raise click.UsageError(
+                f"--out {out}: cannot write in {where} ({error.strerror}); give a folder you can write"
+            ) from None
 
 
 @main.command("simulate")

@@ -5,7 +5,9 @@ report) give the ids back exactly."""
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from family import bed_patient, care_home
 from helpers import day, write_snapshot
@@ -14,6 +16,7 @@ from optimiser import allocate, explain, load_snapshot
 from optimiser.cli import main
 from optimiser.data.files import neutralised, read_plan_placements, restored
 
+DEMO = Path(__file__).resolve().parent.parent / "instances" / "demo"
 DANGEROUS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\tTAB", "'quoted"]
 
 
@@ -51,3 +54,26 @@ def test_plan_files_neutralise_formulas_and_our_readers_restore_them(tmp_path):
     assert result.exit_code == 0, result.output
     report = (tmp_path / "plan" / "report.html").read_text()
     assert "=cmd|calc" in report and "&#x27;=cmd" not in report and "'=cmd" not in report
+
+
+@pytest.mark.parametrize("command", [["allocate"], ["value"], ["simulate"], ["sweep", "--vary", "pathway1=1:1:1"]])
+def test_an_output_folder_that_cannot_be_written_is_refused_before_any_work(tmp_path, command):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    name, *rest = command
+    result = CliRunner().invoke(main, [name, str(DEMO), "--out", str(blocker / "out"), *rest])
+    assert result.exit_code == 2 and "is a file, not a folder; give a folder" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_generate_refuses_a_folder_that_is_not_empty_unless_forced(tmp_path):
+    folder = tmp_path / "snapshot"
+    folder.mkdir()
+    (folder / "pinned.csv").write_text("patient_id,service_id,date\nPT000001,S01-CH001,2026-11-26\n")
+    refused = CliRunner().invoke(main, ["generate", str(folder)])
+    assert refused.exit_code == 2 and "is not empty" in refused.stderr and not (folder / "patients.csv").exists()
+    forced = CliRunner().invoke(main, ["generate", str(folder), "--force"])
+    assert forced.exit_code == 0 and not (folder / "pinned.csv").exists()  # the old pin would make it invalid
+    load_snapshot(folder)
+    bad_seed = CliRunner().invoke(main, ["generate", str(tmp_path / "other"), "--seed", "-1"])
+    assert bad_seed.exit_code == 2 and "-1 is not in the range x>=0" in bad_seed.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import io
 import re
 import tomllib
@@ -33,6 +34,13 @@ from optimiser.data.schema import (
 )
 
 LINE = "line"  # every table keeps the file line of each row in this column
+SETTINGS_KEYS = ("snapshot_date", "horizon_days", "weights")
+
+
+def did_you_mean(key: str, known) -> str:
+    """"; did you mean X?" for the known key nearest a mistyped one, or ""."""
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def read_text(path: Path, file: str, problems: ProblemList) -> str | None:
@@ -71,6 +79,9 @@ def read_settings(folder: Path, problems: ProblemList) -> Settings | None:
         return None
 
     start = len(problems)
+    for key in document:
+        if key not in SETTINGS_KEYS:
+            problems.add(SNAPSHOT_FILE, None, key, None, "is not a key of snapshot.toml" + did_you_mean(key, SETTINGS_KEYS))
     snapshot_date = _settings_date(document.get("snapshot_date"), problems)
     horizon = document.get("horizon_days", DEFAULT_HORIZON_DAYS)
     if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
@@ -121,7 +132,8 @@ def _settings_weights(table, problems: ProblemList) -> Weights | None:
     for key, value in table.items():
         if key not in WEIGHT_RULES:
             known = ", ".join(WEIGHT_RULES)
-            problems.add(SNAPSHOT_FILE, None, f"weights.{key}", value, f"is not a known weight; use one of {known}")
+            hint = did_you_mean(key, WEIGHT_RULES) or f"; use one of {known}"
+            problems.add(SNAPSHOT_FILE, None, f"weights.{key}", value, "is not a known weight" + hint)
             ok = False
             continue
         kind, minimum, strict = WEIGHT_RULES[key]

@@ -77,3 +77,43 @@ def test_generate_refuses_a_folder_that_is_not_empty_unless_forced(tmp_path):
     load_snapshot(folder)
     bad_seed = CliRunner().invoke(main, ["generate", str(tmp_path / "other"), "--seed", "-1"])
     assert bad_seed.exit_code == 2 and "-1 is not in the range x>=0" in bad_seed.stderr
+
+
+@pytest.mark.parametrize("solver", ["highs", "cpsat", "pyomo"])
+def test_the_solver_log_goes_to_stderr_so_json_on_stdout_stays_json(tmp_path, solver):
+    import json
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "optimiser", "allocate", str(DEMO), "--out", str(tmp_path / "p"), "--log", "--json"]
+    done = subprocess.run([*command, "--solver", solver], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["status"] == "optimal"
+    assert len(done.stderr) > 200  # the log is there, on stderr
+
+
+def test_huge_capacities_mean_no_limit_and_no_warning(tmp_path):
+    import subprocess
+    import sys
+
+    folder = tmp_path / "s"
+    import shutil
+
+    shutil.copytree(DEMO, folder)
+    lines = (folder / "capacity.csv").read_text().splitlines()
+    rows = [lines[0]] + [",".join([*line.split(",")[:2], "1e308"]) for line in lines[1:]]
+    (folder / "capacity.csv").write_text("\n".join(rows) + "\n")
+    command = [
+        sys.executable,
+        "-W",
+        "default",
+        "-m",
+        "optimiser",
+        "allocate",
+        str(folder),
+        "--out",
+        str(tmp_path / "p"),
+        "--json",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == "", done.stderr[-2000:]

@@ -172,8 +172,10 @@ def cumulative_capacity(snapshot: Snapshot) -> np.ndarray:
         days = np.maximum(snapshot.day_of(capacity["date"]), 0).astype(np.int64)
         inside = days < horizon
         rows = service_index.loc[capacity["service_id"]].to_numpy()[inside]
-        np.add.at(arrivals, (rows, days[inside]), capacity["amount"].to_numpy(dtype=float)[inside])
-    return np.cumsum(arrivals, axis=1)
+        with np.errstate(over="ignore"):  # amounts near the float limit add up to inf: no limit
+            np.add.at(arrivals, (rows, days[inside]), capacity["amount"].to_numpy(dtype=float)[inside])
+    with np.errstate(over="ignore"):
+        return np.cumsum(arrivals, axis=1)
 
 
 @derived("equipment", "settings")
@@ -197,8 +199,10 @@ def cumulative_stock(snapshot: Snapshot) -> tuple[pd.DataFrame, np.ndarray]:
         days = np.maximum(snapshot.day_of(equipment["date"]), 0).astype(np.int64)
         inside = days < horizon
         rows = key_index.loc[pd.MultiIndex.from_frame(equipment[["store_id", "item"]])].to_numpy()[inside]
-        np.add.at(arrivals, (rows, days[inside]), equipment["quantity"].to_numpy(dtype=float)[inside])
-    return keys, np.cumsum(arrivals, axis=1)
+        with np.errstate(over="ignore"):
+            np.add.at(arrivals, (rows, days[inside]), equipment["quantity"].to_numpy(dtype=float)[inside])
+    with np.errstate(over="ignore"):
+        return keys, np.cumsum(arrivals, axis=1)
 
 
 @derived("patients", "equipment", "localities")

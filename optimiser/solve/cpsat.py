@@ -7,6 +7,7 @@ contract units and equals the contract's optimum.
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -80,6 +81,9 @@ class CpSatRoute:
         solver.parameters.random_seed = int(options.seed)
         solver.parameters.relative_gap_limit = float(options.mip_gap)
         solver.parameters.log_search_progress = bool(options.log)
+        solver.parameters.log_to_stdout = False  # the log, if any, goes to stderr: stdout stays the command's
+        if options.log:
+            solver.log_callback = lambda line: print(line, file=sys.stderr)
         if options.time_limit is not None:
             solver.parameters.max_time_in_seconds = float(options.time_limit)
         with cancel.registered(solver.stop_search):

@@ -59,6 +59,9 @@ def make_highs(
     with _quiet_stdout():
         highs = highspy.Highs()
     highs.setOptionValue("output_flag", bool(log))
+    if log:  # the log goes to stderr, so that stdout stays the command's own (--json)
+        highs.setOptionValue("log_to_console", False)
+        highs.setOptionValue("log_file", "/dev/stderr" if os.path.exists("/dev/stderr") else "highs.log")
     highs.setOptionValue("threads", int(threads))
     highs.setOptionValue("random_seed", int(seed))
     highs.setOptionValue("mip_rel_gap", float(mip_gap))

@@ -7,6 +7,7 @@ formulation row, the pinned lower bounds, the objective with its constant.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -68,7 +69,6 @@ class PyomoRoute:
 
 def _solve_pyomo(formulation: Formulation, options: SolveOptions) -> SolveResult:
     from pyomo.contrib.solver.common.factory import SolverFactory
-    from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
     started = time.perf_counter()
     n = formulation.num_variables
@@ -79,9 +79,14 @@ def _solve_pyomo(formulation: Formulation, options: SolveOptions) -> SolveResult
         for j, value in enumerate(np.round(options.warm_start)):
             model.x[j].set_value(float(value))
     solver = SolverFactory("highs")
-    results = solver.solve(
+    results = _solve(solver, model, options)
+    return _result(formulation, model, results, time.perf_counter() - started)
+
+
+def _solve(solver, model, options: SolveOptions):
+    return solver.solve(
         model,
-        tee=bool(options.log),
+        tee=[sys.stderr] if options.log else False,  # the log on stderr: stdout stays the command's
         load_solutions=False,
         raise_exception_on_nonoptimal_result=False,
         time_limit=options.time_limit,
@@ -89,7 +94,12 @@ def _solve_pyomo(formulation: Formulation, options: SolveOptions) -> SolveResult
         rel_gap=float(options.mip_gap),
         solver_options={"random_seed": int(options.seed), "mip_abs_gap": 1e-9},
     )
-    seconds = time.perf_counter() - started
+
+
+def _result(formulation: Formulation, model, results, seconds: float) -> SolveResult:
+    from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+
+    n = formulation.num_variables
     termination = _termination_map().get(results.termination_condition, Termination.ERROR)
     has_plan = results.solution_status in (SolutionStatus.feasible, SolutionStatus.optimal)
     if not has_plan:

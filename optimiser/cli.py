@@ -24,6 +24,7 @@ from optimiser.analysis.whatif import whatif as run_whatif
 from optimiser.api import SOLVERS, allocate
 from optimiser.constants import BED_DAY_COST
 from optimiser.data.files import read_plan_placements, safe_csv, write_atomic, write_folder
+from optimiser.data.identifiers import KEY_VARIABLE, pseudonym_key
 from optimiser.data.problems import InputError
 from optimiser.data.schema import TABLES
 from optimiser.generate import generate_snapshot
@@ -50,15 +51,29 @@ class SnapshotProblem(click.ClickException):
 
 
 def _load(path: Path):
+    """Load the snapshot (pseudonymised when the command line says so); exit 2 on bad input."""
+    root = click.get_current_context().find_root().params
+    key = None
+    if root.get("pseudonymise"):
+        try:
+            key = pseudonym_key(root.get("pseudonym_key"))
+        except (OSError, ValueError) as error:
+            raise click.UsageError(f"--pseudonymise: {error}") from None
     try:
-        return load_snapshot(path)
+        return load_snapshot(path, pseudonym_key=key)
     except InputError as error:
         raise SnapshotProblem(error) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="optimiser")
-def main() -> None:
+@click.option(
+    "--pseudonymise",
+    is_flag=True,
+    help=f"Replace each patient's id by a keyed pseudonym of its NHS number (key: --pseudonym-key FILE or ${KEY_VARIABLE}).",
+)
+@click.option("--pseudonym-key", type=click.Path(path_type=Path, dir_okay=False), default=None, help="File holding the key.")
+def main(pseudonymise: bool, pseudonym_key: Path | None) -> None:
     """Match discharge-ready hospital patients to pathway places, exactly.
 
     Typical morning: optimiser validate SNAPSHOT, then

@@ -26,6 +26,7 @@ HEADERS = {
         "earliest_date",
         "max_travel_minutes",
         "preferred_services",
+        "nhs_number",
     ],
     "services.csv": [
         "service_id",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from optimiser.data.identifiers import nhs_digits, valid_nhs_number
 from optimiser.data.problems import ProblemList
 from optimiser.data.reading import LINE
 from optimiser.data.snapshot import Snapshot
@@ -113,3 +114,24 @@ def check_pinned_references(snapshot: Snapshot, problems: ProblemList) -> bool:
             f"is outside the horizon; pin a date from {snapshot.snapshot_date.isoformat()} to {last}",
         )
     return len(problems) == before
+
+
+def check_nhs_numbers(snapshot: Snapshot, problems: ProblemList) -> None:
+    """Each NHS number given is 10 digits with a valid Modulus 11 check digit, and no number is
+    given for two patients. The numbers themselves are never put in a message: the line is."""
+    patients = snapshot.patients
+    numbers = patients["nhs_number"].fillna("").astype(str)
+    given = numbers.str.strip() != ""
+    for line, number in zip(patients.loc[given, LINE], numbers[given]):
+        if not valid_nhs_number(number):
+            problems.add(
+                "patients.csv",
+                int(line),
+                "nhs_number",
+                None,
+                "is not a valid NHS number (10 digits, spaces allowed, with a Modulus 11 check digit); the number is not shown",
+            )
+    digits = numbers[given].map(nhs_digits)
+    repeated = digits[digits.duplicated(keep=False)]
+    for line in patients.loc[repeated.index, LINE]:
+        problems.add("patients.csv", int(line), "nhs_number", None, "is the NHS number of another patient too; give each person one row")

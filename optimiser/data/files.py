@@ -145,7 +145,7 @@ def snapshot_files(snapshot) -> dict[str, str]:
         frame = getattr(snapshot, table.file.removesuffix(".csv"))
         columns = {}
         for column in table.columns:
-            if column.name not in frame:
+            if column.name not in frame or column.name == "nhs_number":  # never written
                 continue
             values = frame[column.name]
             if column.kind == "date":

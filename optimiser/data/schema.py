@@ -83,6 +83,7 @@ PATIENTS = Table(
             hint="max_travel_minutes must be a number of minutes >= 0, or empty for the default",
         ),
         Column("preferred_services", "list", default=()),
+        Column("nhs_number", "text", default=""),
     ),
 )
 

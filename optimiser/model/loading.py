@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from optimiser.data.identifiers import pseudonymise
 from optimiser.data.problems import InputError, ProblemList
 from optimiser.data.snapshot import Snapshot, read_snapshot, sort_by_ids
 from optimiser.model.validation import check_snapshot
 
 
-def load_snapshot(folder: str | Path) -> Snapshot:
-    """Read and check a snapshot folder; raise InputError listing every problem."""
+def load_snapshot(folder: str | Path, pseudonym_key: bytes | None = None) -> Snapshot:
+    """Read and check a snapshot folder; raise InputError listing every problem.
+
+    ``pseudonym_key``: replace the patient_id of every patient with an NHS number by its
+    keyed pseudonym (``data/identifiers.py``), stable from one day to the next."""
     problems = ProblemList()
     snapshot = read_snapshot(folder, problems)
     if snapshot is None:
@@ -24,5 +28,8 @@ def load_snapshot(folder: str | Path) -> Snapshot:
     check_snapshot(snapshot, problems)
     if problems:
         raise InputError(problems)
+    if pseudonym_key is not None:
+        pseudonymise(snapshot, pseudonym_key)
+    snapshot.patients["nhs_number"] = ""  # checked; never needed again, never written
     sort_by_ids(snapshot)
     return snapshot

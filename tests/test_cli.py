@@ -121,7 +121,8 @@ BROKEN = {
         lambda f: (f / "patients.csv").write_text(""),
         [
             "patients.csv: is empty; it needs a header row: patient_id, site, locality, pathway, ready_date, priority, "
-            "care_hours, carers, dementia, nursing, bariatric, equipment, earliest_date, max_travel_minutes, preferred_services"
+            "care_hours, carers, dementia, nursing, bariatric, equipment, earliest_date, max_travel_minutes, preferred_services, "
+            "nhs_number"
         ],
     ),
     "binary services file": (

@@ -29,6 +29,7 @@ from optimiser.data.problems import InputError
 from optimiser.data.schema import TABLES
 from optimiser.generate import generate_snapshot
 from optimiser.model.loading import load_snapshot
+from optimiser.model.previous import placement_triples
 from optimiser.report.html import write_report
 from optimiser.report.sweep import cost_curve_svg, point_labels, render_sweep_report
 from optimiser.simulate import check_places, simulate
@@ -197,9 +198,17 @@ def allocate_command(snapshot, out, as_json, keep, disruption_penalty, **solve) 
         solve["time_limit"] = max(requested - (time.perf_counter() - started), 0.05)  # the limit counts loading too
     if keep is not None:
         try:
-            solve.update(keep=read_plan_placements(keep), disruption_penalty=disruption_penalty)
+            earlier = read_plan_placements(keep)
         except InputError as error:
             raise SnapshotProblem(error) from None
+        matched = len(placement_triples(loaded, earlier))
+        if matched < len(earlier):
+            click.echo(
+                f"--keep: {len(earlier) - matched} of the {len(earlier)} earlier placements name patients, services or "
+                "dates (within the horizon) this snapshot does not have; only the others are kept by default.",
+                err=True,
+            )
+        solve.update(keep=earlier, disruption_penalty=disruption_penalty)
     plan = allocate(loaded, **solve)
     plan.summary["options"]["time_limit"] = requested  # as asked, not what was left after loading
     plan.write(out)
@@ -328,7 +337,7 @@ def value(snapshot, out, candidates, bed_day_cost, top, **solve) -> None:
     loaded = _load(snapshot)
     table = capacity_value(loaded, candidates=candidates, bed_day_cost=bed_day_cost, **solve)
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "capacity_value.csv", safe_csv(table))
+    write_atomic(out / "capacity_value.csv", safe_csv(table.assign(snapshot_hash=loaded.content_hash)))
     shown = table.head(top).assign(
         what=lambda t: np.where(t["kind"] == "service", t["service_id"], t["store_id"] + " " + t["item"])
     )
@@ -392,8 +401,22 @@ def report(plan_dir, snapshot, out, bed_day_cost) -> None:
     if snapshot is None:
         snapshot = _snapshot_of(plan_dir)
     loaded = _load(snapshot)
+    made_from = _recorded_hash(plan_dir)
+    if made_from is not None and loaded.content_hash is not None and made_from != loaded.content_hash:
+        raise click.UsageError(
+            f"{snapshot} has changed since the plan in {plan_dir} was made from it (its files differ); "
+            "run allocate again, or give --snapshot with the snapshot the plan was made from"
+        )
     written = write_report(plan_dir, loaded, out, bed_day_cost=bed_day_cost)
     click.echo(f"Wrote {written}")
+
+
+def _recorded_hash(plan_dir: Path) -> str | None:
+    """The snapshot hash PLAN_DIR/summary.json records (None for a plan that records none)."""
+    try:
+        return json.loads((plan_dir / "summary.json").read_text()).get("snapshot_hash")
+    except (OSError, ValueError):
+        return None
 
 
 def _snapshot_of(plan_dir: Path) -> Path:

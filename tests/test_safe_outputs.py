@@ -117,3 +117,48 @@ def test_huge_capacities_mean_no_limit_and_no_warning(tmp_path):
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stderr == "", done.stderr[-2000:]
+
+
+def test_a_plan_folder_is_written_whole_or_not_at_all(tmp_path):
+    """One of the three files cannot be replaced (a folder is in its way): the old plan files
+    stay as they were, none of the new ones lands beside them."""
+    snapshot = load_snapshot(DEMO)
+    old = allocate(snapshot, solver="greedy")
+    old.write(tmp_path / "plan")
+    before = {name: (tmp_path / "plan" / name).read_bytes() for name in ("plan.csv", "unplaced.csv")}
+    (tmp_path / "plan" / "summary.json").unlink()
+    (tmp_path / "plan" / "summary.json").mkdir()
+    with pytest.raises(OSError, match="in the way"):
+        allocate(snapshot).write(tmp_path / "plan")
+    assert {name: (tmp_path / "plan" / name).read_bytes() for name in before} == before
+    assert sorted(path.name for path in (tmp_path / "plan").iterdir()) == ["plan.csv", "summary.json", "unplaced.csv"]
+
+
+def test_report_refuses_a_plan_whose_snapshot_changed_and_hides_values_of_another(tmp_path):
+    import shutil
+
+    folder = tmp_path / "s"
+    shutil.copytree(DEMO, folder)
+    runner = CliRunner()
+    assert runner.invoke(main, ["allocate", str(folder), "--out", str(tmp_path / "plan")]).exit_code == 0
+    assert runner.invoke(main, ["value", str(folder), "--out", str(tmp_path / "plan"), "--candidates", "2"]).exit_code == 0
+    assert "snapshot_hash" in (tmp_path / "plan" / "capacity_value.csv").read_text()
+    assert runner.invoke(main, ["report", str(tmp_path / "plan")]).exit_code == 0
+    assert "What extra capacity is worth" in (tmp_path / "plan" / "report.html").read_text()
+    lines = (folder / "capacity.csv").read_text().splitlines()
+    (folder / "capacity.csv").write_text("\n".join([*lines, "S01-HC01,2026-11-27,2"]) + "\n")
+    changed = runner.invoke(main, ["report", str(tmp_path / "plan")])
+    assert changed.exit_code == 2 and "has changed since the plan" in changed.stderr
+    assert runner.invoke(main, ["allocate", str(folder), "--out", str(tmp_path / "plan")]).exit_code == 0  # a new plan
+    assert runner.invoke(main, ["report", str(tmp_path / "plan")]).exit_code == 0
+    assert "What extra capacity is worth" not in (tmp_path / "plan" / "report.html").read_text()  # values of the old snapshot
+
+
+def test_keep_says_when_earlier_placements_do_not_match_this_snapshot(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(main, ["allocate", str(DEMO), "--out", str(tmp_path / "monday")]).exit_code == 0
+    plan = tmp_path / "monday" / "plan.csv"
+    plan.write_text(plan.read_text() + "NOBODY,S01-HC01,2026-11-26,0,0.0\nPT000001,NOWHERE,2026-11-26,0,0.0\n")
+    result = runner.invoke(main, ["allocate", str(DEMO), "--out", str(tmp_path / "tuesday"), "--keep", str(tmp_path / "monday")])
+    assert result.exit_code == 0, result.output
+    assert "--keep: 2 of the 35 earlier placements name patients, services or dates" in result.stderr

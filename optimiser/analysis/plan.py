@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.analysis.reasons import unplaced_reasons
-from optimiser.data.files import safe_csv, write_atomic
+from optimiser.data.files import safe_csv, write_files
 from optimiser.data.snapshot import Snapshot
 from optimiser.model.formulation import Formulation
 from optimiser.solve.result import PartReport, SolveResult
@@ -44,19 +44,14 @@ class Plan:
         return self.summary["objective"]
 
     def write(self, folder: str | Path) -> list[Path]:
-        """Write plan.csv, unplaced.csv and summary.json atomically into folder."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+        """Write plan.csv, unplaced.csv and summary.json into folder, all three or none
+        (``data.files.write_files``): a reader never sees a new plan beside an old summary."""
         files = {
             "plan.csv": safe_csv(self.placements[PLAN_COLUMNS]),
             "unplaced.csv": safe_csv(self.unplaced[UNPLACED_COLUMNS]),
             "summary.json": self.summary_json(),
         }
-        written = []
-        for name, text in files.items():
-            write_atomic(folder / name, text)
-            written.append(folder / name)
-        return written
+        return write_files(Path(folder), files)
 
     def summary_json(self) -> str:
         return json.dumps(_json_safe(self.summary), indent=2) + "\n"
@@ -137,6 +132,7 @@ def _summary(formulation: Formulation, result: SolveResult, placements, unplaced
         "solve_seconds": round(result.solve_seconds, 4),
         "message": result.message,
         "snapshot": None if snapshot.source is None else str(Path(snapshot.source).resolve()),
+        "snapshot_hash": snapshot.content_hash,
         "snapshot_date": snapshot.snapshot_date.isoformat(),
         "horizon_days": snapshot.horizon,
         "patients": len(patients),

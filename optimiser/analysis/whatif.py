@@ -133,6 +133,7 @@ def apply_changes(snapshot: Snapshot, changes: list[Change]) -> Snapshot:
     if problems:
         raise InputError(problems)
     changed = copy.copy(snapshot)
+    changed.content_hash = None  # not the folder's content any more
     changed.patients = snapshot.patients.copy()
     changed.services = snapshot.services.copy()
     changed.capacity = capacity.astype({"date": snapshot.capacity["date"].dtype}) if len(capacity) else capacity

@@ -68,6 +68,35 @@ def safe_csv(frame: pd.DataFrame) -> str:
     return frame.to_csv(index=False)
 
 
+def write_files(folder: Path, files: dict[str, str]) -> list[Path]:
+    """Write several files of a folder together: all are written to temporary files first,
+    and only when every one is written (and no target is in the way, such as a folder of
+    that name) are they moved into place; otherwise nothing changes. Other files of the
+    folder stay."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    blocked = [name for name in files if (folder / name).exists() and not (folder / name).is_file()]
+    if blocked:
+        raise OSError(f"{folder / blocked[0]} is in the way (not a file); nothing was written")
+    staged: dict[str, str] = {}
+    try:
+        for name, text in files.items():
+            descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+            staged[name] = temporary
+            os.chmod(temporary, FILE_MODE)
+            with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+        for name, temporary in staged.items():
+            os.replace(temporary, folder / name)
+    finally:
+        for temporary in staged.values():
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+    return [folder / name for name in files]
+
+
 def write_folder(folder: Path, files: dict[str, str]) -> list[Path]:
     """Write all the files of an output folder, or none: they go into a new sibling folder,
     which then takes the old one's place (the old one, if any, is removed after). Other

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,7 @@ class Snapshot:
     pinned: pd.DataFrame
     source: Path | None = None
     derived: dict = field(default_factory=dict, repr=False, compare=False)  # rules.derived's values, shared by copies
+    content_hash: str | None = None  # sha256 of the files as read (``content_hash``)
 
     @property
     def snapshot_date(self) -> dt.date:
@@ -106,6 +108,17 @@ class Snapshot:
         }
 
 
+def content_hash(folder: Path) -> str:
+    """sha256 of the snapshot's files as they are (names and bytes, in name order): what a
+    plan folder records, so that a later command can tell that the snapshot changed."""
+    digest = hashlib.sha256()
+    for name in sorted([schema.SNAPSHOT_FILE, *(table.file for table in schema.TABLES)]):
+        path = Path(folder) / name
+        if path.is_file():
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def read_snapshot(folder: str | Path, problems: ProblemList) -> Snapshot | None:
     """Read every file of a snapshot folder into typed tables, adding each problem found;
     None when a file or the settings cannot be read. Cross-file checks come after
@@ -129,6 +142,7 @@ def read_snapshot(folder: str | Path, problems: ProblemList) -> Snapshot | None:
         equipment=tables["equipment.csv"],
         pinned=tables["pinned.csv"],
         source=folder,
+        content_hash=content_hash(folder),
     )
 
 
@@ -181,6 +195,7 @@ def restrict_to_pathway(snapshot: Snapshot, pathway: int) -> Snapshot:
     services = snapshot.services[snapshot.services["pathway"] == pathway].reset_index(drop=True)
     kept = set(services["service_id"])
     restricted = copy.copy(snapshot)
+    restricted.content_hash = None  # a part of the folder's content
     restricted.patients = patients
     restricted.services = services
     restricted.capacity = snapshot.capacity[snapshot.capacity["service_id"].isin(kept)].reset_index(drop=True)

@@ -56,6 +56,8 @@ def load_report_data(plan_dir: Path, snapshot: Snapshot) -> dict:
         if values_path.exists()
         else None
     )
+    if values is not None and "snapshot_hash" in values and not (values["snapshot_hash"] == summary.get("snapshot_hash")).all():
+        values = None  # made from another snapshot than the plan's: not shown beside it
     return {"summary": summary, "plan": plan, "unplaced": unplaced, "values": values, "snapshot": snapshot}
 
 

@@ -272,6 +272,7 @@ class Run:
         equipment.insert(0, "line", np.arange(2, len(equipment) + 2))
         pinned = self.pinned[self.pinned["patient_id"].isin(set(waiting["patient_id"]))].reset_index(drop=True)
         state = copy.copy(base)
+        state.content_hash = None
         state.settings = dataclasses.replace(base.settings, snapshot_date=self.date(t))
         state.patients = waiting[[c for c in base.patients.columns if c not in DERIVED]]
         state.capacity = capacity

@@ -59,6 +59,7 @@ def parse_vary(texts: list[str]) -> dict[int, list[float]]:
 def scaled(snapshot: Snapshot, factors: dict[int, float]) -> Snapshot:
     """The snapshot with each pathway's places and free capacity multiplied by its factor."""
     variant = copy.copy(snapshot)
+    variant.content_hash = None
     services = snapshot.services.copy()
     capacity = snapshot.capacity.copy()
     pathway_of = dict(zip(services["service_id"], services["pathway"]))

@@ -176,6 +176,9 @@ def solve_options(command):
 @solve_options
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout instead of the human summary.")
 @click.option(
+    "--details", is_flag=True, help="plan.csv also gets service name, pathway, site, locality, priority and start weekday."
+)
+@click.option(
     "--keep",
     type=click.Path(path_type=Path),
     default=None,
@@ -188,7 +191,7 @@ def solve_options(command):
     show_default=True,
     help="With --keep: objective units per patient moved from the earlier plan (3 = three days' wait at priority 1).",
 )
-def allocate_command(snapshot, out, as_json, keep, disruption_penalty, **solve) -> None:
+def allocate_command(snapshot, out, as_json, details, keep, disruption_penalty, **solve) -> None:
     """Allocate SNAPSHOT's patients to places; write plan.csv, unplaced.csv, summary.json to --out."""
     _writable_folder(out)
     started = time.perf_counter()
@@ -211,7 +214,7 @@ def allocate_command(snapshot, out, as_json, keep, disruption_penalty, **solve) 
         solve.update(keep=earlier, disruption_penalty=disruption_penalty)
     plan = allocate(loaded, **solve)
     plan.summary["options"]["time_limit"] = requested  # as asked, not what was left after loading
-    plan.write(out)
+    plan.write(out, details=details)
     if as_json:
         click.echo(plan.summary_json(), nl=False)
         return

@@ -162,3 +162,19 @@ def test_keep_says_when_earlier_placements_do_not_match_this_snapshot(tmp_path):
     result = runner.invoke(main, ["allocate", str(DEMO), "--out", str(tmp_path / "tuesday"), "--keep", str(tmp_path / "monday")])
     assert result.exit_code == 0, result.output
     assert "--keep: 2 of the 35 earlier placements name patients, services or dates" in result.stderr
+
+
+def test_a_plan_a_hub_can_phone_from(tmp_path):
+    """--details: plan.csv keeps the contract's columns first and adds what a phone round
+    needs; the report lists who goes where, when, by day and service, names beside ids."""
+    runner = CliRunner()
+    assert runner.invoke(main, ["allocate", str(DEMO), "--out", str(tmp_path / "plan"), "--details"]).exit_code == 0
+    with open(tmp_path / "plan" / "plan.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0])[:5] == ["patient_id", "service_id", "start_date", "wait_days", "cost"]
+    assert list(rows[0])[5:] == ["service_name", "pathway", "site", "locality", "priority", "start_weekday"]
+    first = next(row for row in rows if row["patient_id"] == "PT000001")
+    assert first["start_weekday"] == "Tuesday" and first["start_date"] == "2026-12-01" and first["service_name"].startswith("Home care")
+    assert runner.invoke(main, ["report", str(tmp_path / "plan")]).exit_code == 0
+    report = (tmp_path / "plan" / "report.html").read_text()
+    assert "Who goes where, when" in report and "<td>Tue 01 Dec 2026</td><td>Home care S01-HC03 (S01-HC03)</td>" in report

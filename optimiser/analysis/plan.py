@@ -22,6 +22,8 @@ from optimiser.model.formulation import Formulation
 from optimiser.solve.result import PartReport, SolveResult
 
 PLAN_COLUMNS = ["patient_id", "service_id", "start_date", "wait_days", "cost"]
+DETAIL_COLUMNS = ["service_name", "pathway", "site", "locality", "priority", "start_weekday"]  # plan.csv --details
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 UNPLACED_COLUMNS = ["patient_id", "reason"]
 
 
@@ -43,11 +45,14 @@ class Plan:
     def objective(self) -> float:
         return self.summary["objective"]
 
-    def write(self, folder: str | Path) -> list[Path]:
+    def write(self, folder: str | Path, details: bool = False) -> list[Path]:
         """Write plan.csv, unplaced.csv and summary.json into folder, all three or none
-        (``data.files.write_files``): a reader never sees a new plan beside an old summary."""
+        (``data.files.write_files``): a reader never sees a new plan beside an old summary.
+        ``details``: plan.csv also has, after the contract's columns, what a coordinator
+        phoning round needs (service name, pathway, site, locality, priority, start weekday)."""
+        columns = PLAN_COLUMNS + (DETAIL_COLUMNS if details else [])
         files = {
-            "plan.csv": safe_csv(self.placements[PLAN_COLUMNS]),
+            "plan.csv": safe_csv(self.placements[columns]),
             "unplaced.csv": safe_csv(self.unplaced[UNPLACED_COLUMNS]),
             "summary.json": self.summary_json(),
         }
@@ -92,6 +97,10 @@ def make_plan(formulation: Formulation, result: SolveResult, options: dict | Non
                 "day": d,
                 "travel_minutes": chosen["minutes"].to_numpy(),
                 "patient": p,
+                "service_name": services["name"].to_numpy()[s],
+                "locality": patients["locality"].to_numpy()[p],
+                "priority": patients["priority"].to_numpy()[p],
+                "start_weekday": np.array(WEEKDAYS)[(snapshot.snapshot_date.weekday() + d) % 7],
             }
         )
         .sort_values("patient", kind="stable")

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optimiser.analysis.plan import PLAN_COLUMNS, UNPLACED_COLUMNS
 from optimiser.constants import BED_DAY_COST
 from optimiser.data.files import restored, write_atomic
 from optimiser.data.snapshot import Snapshot
@@ -47,6 +48,8 @@ def load_report_data(plan_dir: Path, snapshot: Snapshot) -> dict:
     summary = json.loads((plan_dir / "summary.json").read_text())
     plan = _restored(pd.read_csv(plan_dir / "plan.csv", dtype={"patient_id": str, "service_id": str, "start_date": str}))
     unplaced = _restored(pd.read_csv(plan_dir / "unplaced.csv", dtype=str, keep_default_na=False))
+    plan = plan[[column for column in PLAN_COLUMNS if column in plan]]  # the details, if any, come from the snapshot
+    unplaced = unplaced[[column for column in UNPLACED_COLUMNS if column in unplaced]]
     patients = snapshot.patients[["patient_id", "site", "pathway"]]
     plan = plan.merge(patients, on="patient_id", how="left")
     unplaced = unplaced.merge(patients, on="patient_id", how="left")
@@ -99,6 +102,9 @@ def render_report(data: dict, bed_day_cost: float = BED_DAY_COST) -> str:
         "<h2>Waits</h2>",
         '<p class="muted">Total wait at start (days from ready date to start), placed patients, by pathway.</p>',
         wait_histogram_svg(plan),
+        "<h2>Who goes where, when</h2>",
+        '<p class="muted">The starts of the plan, day by day and service by service: the list to phone round.</p>',
+        schedule_table(plan, snapshot),
         "<h2>Unplaced patients</h2>",
         _unplaced_table(unplaced),
     ]
@@ -289,6 +295,24 @@ def wait_histogram_svg(plan: pd.DataFrame, width: int = 700, height: int = 240) 
     )
     parts.append(legend + "</svg>")
     return "".join(parts)
+
+
+def schedule_table(plan: pd.DataFrame, snapshot: Snapshot) -> str:
+    """One row per start day and service: the date with its weekday and month, the service's
+    name beside its id, the pathway, and the patients starting there that day."""
+    if plan.empty:
+        return "<p>Nobody is placed.</p>"
+    names = dict(zip(snapshot.services["service_id"], snapshot.services["name"]))
+    rows = []
+    for (date, service), starts in plan.sort_values(["start_date", "service_id"]).groupby(["start_date", "service_id"], sort=False):
+        shown = pd.Timestamp(date).strftime("%a %d %b %Y")
+        name = names.get(service, "")
+        label = f"{html.escape(str(name))} ({html.escape(str(service))})" if name else html.escape(str(service))
+        patients = ", ".join(html.escape(str(p)) for p in starts["patient_id"])
+        pathway = html.escape(str(starts["pathway"].iat[0]))
+        rows.append(f"<tr><td>{shown}</td><td>{label}</td><td>{pathway}</td><td>{patients}</td></tr>")
+    head = "<tr><th>start</th><th>service</th><th>pathway</th><th>patients</th></tr>"
+    return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def _unplaced_table(unplaced: pd.DataFrame) -> str:

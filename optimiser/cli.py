@@ -61,9 +61,12 @@ def _load(path: Path):
         except (OSError, ValueError) as error:
             raise click.UsageError(f"--pseudonymise: {error}") from None
     try:
-        return load_snapshot(path, pseudonym_key=key)
+        snapshot = load_snapshot(path, pseudonym_key=key)
     except InputError as error:
         raise SnapshotProblem(error) from None
+    for note in snapshot.notes:
+        click.echo(f"Warning: {note}", err=True)
+    return snapshot
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

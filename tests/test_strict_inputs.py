@@ -23,3 +23,33 @@ def test_unknown_keys_of_snapshot_toml_are_errors_with_a_hint(tmp_path):
         "snapshot.toml line 3, key bands: is not a key of snapshot.toml",
         "snapshot.toml line 5, key weights.travel_weigth = '0.02': is not a known weight; did you mean travel_weight?",
     ]
+
+
+def test_a_semicolon_separated_file_gets_that_hint(tmp_path):
+    folder = tmp_path / "s"
+    shutil.copytree(DEMO, folder)
+    (folder / "travel.csv").write_text((folder / "travel.csv").read_text().replace(",", ";"))
+    with pytest.raises(InputError) as error:
+        load_snapshot(folder)
+    assert [str(p) for p in error.value.problems] == [
+        "travel.csv line 1: looks separated by ';', not ','; save it as comma-separated CSV"
+    ]
+
+
+def test_plausible_but_unlikely_inputs_load_with_a_warning(tmp_path):
+    from click.testing import CliRunner
+
+    from optimiser.cli import main
+
+    folder = tmp_path / "s"
+    shutil.copytree(DEMO, folder)
+    (folder / "snapshot.toml").write_text("snapshot_date = 2026-11-26\nhorizon_days = 61\n")
+    lines = (folder / "patients.csv").read_text().splitlines()
+    lines[1] = lines[1].replace("2026-12-01", "2024-01-01")
+    (folder / "patients.csv").write_text("\n".join(lines) + "\n")
+    snapshot = load_snapshot(folder)
+    assert len(snapshot.notes) == 2 and "horizon_days = 61 is over 60 days" in snapshot.notes[0]
+    assert snapshot.notes[1].startswith("patients.csv lines 2: ready_date over a year before")
+    result = CliRunner().invoke(main, ["validate", str(folder)])
+    assert result.exit_code == 0 and result.stderr.count("Warning: ") == 2
+    assert load_snapshot(DEMO).notes == []

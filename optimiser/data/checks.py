@@ -135,3 +135,24 @@ def check_nhs_numbers(snapshot: Snapshot, problems: ProblemList) -> None:
     repeated = digits[digits.duplicated(keep=False)]
     for line in patients.loc[repeated.index, LINE]:
         problems.add("patients.csv", int(line), "nhs_number", None, "is the NHS number of another patient too; give each person one row")
+
+
+LONG_HORIZON_DAYS = 60
+LONG_AGO_DAYS = 365
+
+
+def plausibility_notes(snapshot: Snapshot) -> list[str]:
+    """Things that are allowed but rarely meant, said as warnings (the snapshot still loads):
+    a horizon over 60 days (the model grows with it), ready dates over a year back."""
+    notes = []
+    if snapshot.horizon > LONG_HORIZON_DAYS:
+        notes.append(
+            f"snapshot.toml: horizon_days = {snapshot.horizon} is over {LONG_HORIZON_DAYS} days; the model grows with the "
+            "horizon (memory and time), and places are rarely known that far ahead"
+        )
+    ready = snapshot.day_of(snapshot.patients["ready_date"])
+    old = snapshot.patients.loc[ready < -LONG_AGO_DAYS, LINE]
+    if len(old):
+        lines = ", ".join(str(int(line)) for line in old[:5]) + (f" and {len(old) - 5} more" if len(old) > 5 else "")
+        notes.append(f"patients.csv lines {lines}: ready_date over a year before the snapshot date; is it right?")
+    return notes

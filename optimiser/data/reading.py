@@ -203,6 +203,9 @@ def _empty(table: Table) -> pd.DataFrame:
 
 def _typed(table: Table, header, header_line, rows, lines, problems: ProblemList) -> pd.DataFrame | None:
     file = table.file
+    if len(header) == 1 and ";" in header[0]:
+        problems.add(file, header_line, None, None, "looks separated by ';', not ','; save it as comma-separated CSV")
+        return None
     seen = set()
     for name in header:
         if name in seen:

@@ -46,6 +46,7 @@ class Snapshot:
     source: Path | None = None
     derived: dict = field(default_factory=dict, repr=False, compare=False)  # rules.derived's values, shared by copies
     content_hash: str | None = None  # sha256 of the files as read (``content_hash``)
+    notes: list = field(default_factory=list, repr=False, compare=False)  # warnings: allowed, rarely meant
 
     @property
     def snapshot_date(self) -> dt.date:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from optimiser.data.checks import plausibility_notes
 from optimiser.data.identifiers import pseudonymise
 from optimiser.data.problems import InputError, ProblemList
 from optimiser.data.snapshot import Snapshot, read_snapshot, sort_by_ids
@@ -31,5 +32,6 @@ def load_snapshot(folder: str | Path, pseudonym_key: bytes | None = None) -> Sna
     if pseudonym_key is not None:
         pseudonymise(snapshot, pseudonym_key)
     snapshot.patients["nhs_number"] = ""  # checked; never needed again, never written
+    snapshot.notes = plausibility_notes(snapshot)
     sort_by_ids(snapshot)
     return snapshot

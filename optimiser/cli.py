@@ -308,6 +308,8 @@ def whatif(snapshot, add_capacity, close, add_stock, as_json, **solve) -> None:
         comparison = run_whatif(loaded, changes, **solve)
     except InputError as error:
         raise SnapshotProblem(error) from None
+    for note in comparison.variant.formulation.snapshot.notes:
+        click.echo(f"Warning: {note}", err=True)
     if as_json:
         figures = {
             row.measure: {"base": row.base, "variant": row.variant, "difference": row.difference}

@@ -53,3 +53,18 @@ def test_plausible_but_unlikely_inputs_load_with_a_warning(tmp_path):
     result = CliRunner().invoke(main, ["validate", str(folder)])
     assert result.exit_code == 0 and result.stderr.count("Warning: ") == 2
     assert load_snapshot(DEMO).notes == []
+
+
+def test_what_if_changes_that_change_nothing_are_said(tmp_path):
+    import datetime as dt
+
+    from optimiser.analysis.whatif import AddCapacity, AddStock, apply_changes
+
+    snapshot = load_snapshot(DEMO)
+    changes = [AddStock("S01-G1", "unicorn", dt.date(2026, 11, 27), 3), AddCapacity("S01-HC01", dt.date(2027, 1, 30), 2)]
+    notes = apply_changes(snapshot, changes).notes
+    assert notes == [
+        "add 3 unicorn at store S01-G1 from 2026-11-27: no patient of store S01-G1 needs unicorn; it changes nothing",
+        "add 2 capacity at S01-HC01 from 2027-01-30 is dated after the horizon's last day (2026-12-09); it changes nothing",
+    ]
+    assert apply_changes(snapshot, [AddCapacity("S01-HC01", dt.date(2026, 11, 27), 2)]).notes == []

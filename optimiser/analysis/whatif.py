@@ -103,7 +103,15 @@ def apply_changes(snapshot: Snapshot, changes: list[Change]) -> Snapshot:
     capacity = snapshot.capacity.copy()
     equipment = snapshot.equipment.copy()
     closing = []
+    notes = []
+    last = snapshot.snapshot_date + dt.timedelta(days=snapshot.horizon - 1)
     for change in changes:
+        if isinstance(change, (AddCapacity, AddStock)) and change.date > last:
+            notes.append(f"{change} is dated after the horizon's last day ({last.isoformat()}); it changes nothing")
+        if isinstance(change, AddStock):
+            wanted = snapshot.patients["equipment"].map(lambda items, item=change.item: item in items)
+            if not (wanted & (snapshot.patients["store"] == change.store_id)).any():
+                notes.append(f"{change}: no patient of store {change.store_id} needs {change.item}; it changes nothing")
         if isinstance(change, (AddCapacity, Close)) and change.service_id not in services:
             problems.add(CHANGE_SOURCE, None, "service", change.service_id, "is not a service_id in services.csv")
             continue
@@ -141,6 +149,7 @@ def apply_changes(snapshot: Snapshot, changes: list[Change]) -> Snapshot:
     check_snapshot(changed, problems)
     if problems:
         raise InputError(problems)
+    changed.notes = notes
     return changed
 
 

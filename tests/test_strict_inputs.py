@@ -68,3 +68,16 @@ def test_what_if_changes_that_change_nothing_are_said(tmp_path):
         "add 2 capacity at S01-HC01 from 2027-01-30 is dated after the horizon's last day (2026-12-09); it changes nothing",
     ]
     assert apply_changes(snapshot, [AddCapacity("S01-HC01", dt.date(2026, 11, 27), 2)]).notes == []
+
+
+def test_ids_keep_their_exact_text_or_the_file_is_rejected(tmp_path):
+    folder = tmp_path / "s"
+    shutil.copytree(DEMO, folder)
+    lines = (folder / "patients.csv").read_text().splitlines()
+    lines[1] = lines[1].replace("PT000001,", " PT000001\t,", 1)
+    (folder / "patients.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as error:
+        load_snapshot(folder)
+    assert [str(p) for p in error.value.problems] == [
+        "patients.csv line 2, column patient_id = ' PT000001\\t': has spaces or tabs around the id; remove them"
+    ]

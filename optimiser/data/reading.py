@@ -38,7 +38,7 @@ SETTINGS_KEYS = ("snapshot_date", "horizon_days", "weights")
 
 
 def did_you_mean(key: str, known) -> str:
-    """"; did you mean X?" for the known key nearest a mistyped one, or ""."""
+    """ "; did you mean X?" for the known key nearest a mistyped one, or ""."""
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     return f"; did you mean {close[0]}?" if close else ""
 
@@ -230,9 +230,28 @@ def _typed(table: Table, header, header_line, rows, lines, problems: ProblemList
     frame = pd.DataFrame({LINE: line_numbers})
     for column in table.columns:
         values = raw[column.name].astype(str).str.strip() if column.name in raw else pd.Series([""] * len(raw), dtype=object)
+        if column.kind == "id" and column.name in raw:
+            _check_exact_ids(
+                raw[column.name].astype(str).reset_index(drop=True),
+                values.reset_index(drop=True),
+                column,
+                line_numbers,
+                file,
+                problems,
+            )
         frame[column.name] = _parse(column, values.reset_index(drop=True), line_numbers, file, problems)
     _check_unique(table, frame, problems)
     return frame
+
+
+def _check_exact_ids(
+    raw: pd.Series, stripped: pd.Series, column: Column, lines: pd.Series, file: str, problems: ProblemList
+) -> None:
+    """An id is kept exactly as written, so one with spaces or tabs around it would not match
+    the same id written without them elsewhere: it is an error, not silently trimmed."""
+    padded = (raw != stripped) & (stripped != "")
+    for index in np.flatnonzero(padded.to_numpy()):
+        problems.add(file, int(lines.iloc[index]), column.name, raw.iloc[index], "has spaces or tabs around the id; remove them")
 
 
 def _parse(column: Column, values: pd.Series, lines: pd.Series, file: str, problems: ProblemList) -> pd.Series:

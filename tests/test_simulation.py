@@ -344,3 +344,21 @@ def test_the_simulation_report_renders_in_headless_chromium(infinite_server, tmp
     )
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 30_000
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_a_signal_stops_the_whole_simulation_and_writes_nothing(tmp_path, signal_name):
+    """Not just one day's solve: the simulation ends, and no partial results are written."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "sim"
+    command = [sys.executable, "-m", "optimiser", "simulate", str(ROOT / "instances" / "ics"), "--out", str(out)]
+    command += ["--workers", "0", "--runs", "1", "--days", "60", "--policy", "optimiser", "--policy-time-limit", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(6)
+    process.send_signal(getattr(signal, signal_name))
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode != 0 and not out.exists(), stderr[-2000:]

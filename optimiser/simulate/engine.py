@@ -32,6 +32,7 @@ from optimiser.model.eligibility import eligible_pairs
 from optimiser.model.formulation import build_formulation
 from optimiser.model.previous import placement_triples, start_vector
 from optimiser.simulate.flow import Flow
+from optimiser.solve.cancel import Cancellation
 from optimiser.solve.dispatch import solve
 
 DERIVED = ("ready_day", "earliest_day", "use", "max_travel", "store")
@@ -181,6 +182,7 @@ class Run:
         self.snapshot, self.flow, self.policy, self.run = snapshot, flow, policy, run
         self.options = options or {}
         self.observer = observer  # observer(t, state, formulation, result) after each decision (tests)
+        self.cancel = Cancellation()  # the run's own: no signal handler, so SIGTERM ends the process
         self.patients = draws.patients
         n = len(self.patients)
         self.use = np.where(
@@ -298,7 +300,10 @@ class Run:
             start = None
             if self.previous is not None and len(self.previous):
                 start = start_vector(formulation, placement_triples(state, self.previous))
-            result = solve(formulation, "highs", start=start, threads=self.flow.threads, **limits)
+            today = self.cancel.child()  # the watchdog stops today's solve only; Ctrl-C reaches the run (root)
+            result = solve(formulation, "highs", start=start, threads=self.flow.threads, cancel=today, **limits)
+            if self.cancel.cancelled:  # Ctrl-C stops the simulation, not just one day's solve: nothing is written
+                raise KeyboardInterrupt("simulation stopped")
         self.decision_seconds += time.perf_counter() - began
         if self.observer is not None:
             self.observer(self.day, state, formulation, result)

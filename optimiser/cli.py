@@ -483,35 +483,51 @@ def _writable_folder(out: Path) -> None:
             ) from None
 
 
+def flow_options(command):
+    """The options simulate and sweep share: the flow file and what overrides it, and where
+    the runs are run."""
+    options = [
+        click.option(
+            "--flow", "flow_file", type=click.Path(path_type=Path), default=None, help="Flow file [default: SNAPSHOT/flow.toml]."
+        ),
+        click.option("--days", type=click.IntRange(min=1), default=None, help="Days simulated (overrides the flow file)."),
+        click.option("--runs", type=click.IntRange(min=1), default=None, help="Independent runs (overrides the flow file)."),
+        click.option(
+            "--seed", type=click.IntRange(min=0), default=None, help="Seed of the runs' streams (overrides the flow file)."
+        ),
+        click.option(
+            "--policy", "policies", type=click.Choice(POLICIES), multiple=True, help="Placement policy; repeat for several."
+        ),
+        click.option(
+            "--policy-time-limit",
+            type=click.FloatRange(min=0, min_open=True),
+            default=None,
+            callback=_seconds,
+            help="Seconds per daily solve.",
+        ),
+        click.option(
+            "--policy-work-limit", type=click.IntRange(min=0), default=None, help="Neighbourhoods per daily solve (reproducible)."
+        ),
+        click.option("--policy-threads", type=click.IntRange(min=1), default=None, help="Threads per daily solve [default 1]."),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=0),
+            default=None,
+            help="Dask worker processes [default: one per core; 0: run here].",
+        ),
+        click.option("--scheduler", default=None, help="Address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command("simulate")
 @SNAPSHOT
 @click.option(
-    "--flow", "flow_file", type=click.Path(path_type=Path), default=None, help="Flow file [default: SNAPSHOT/flow.toml]."
-)
-@click.option(
     "--out", type=click.Path(path_type=Path), required=True, help="Folder for daily.csv, patients.csv, summary.json, report.html."
 )
-@click.option("--days", type=click.IntRange(min=1), default=None, help="Days simulated (overrides the flow file).")
-@click.option("--runs", type=click.IntRange(min=1), default=None, help="Independent replications (overrides the flow file).")
-@click.option(
-    "--seed", type=click.IntRange(min=0), default=None, help="Seed of the runs' random streams (overrides the flow file)."
-)
-@click.option("--policy", "policies", type=click.Choice(POLICIES), multiple=True, help="Placement policy; repeat for several.")
-@click.option(
-    "--policy-time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    callback=_seconds,
-    help="Seconds per daily solve.",
-)
-@click.option(
-    "--policy-work-limit", type=click.IntRange(min=0), default=None, help="Neighbourhoods per daily solve (reproducible)."
-)
-@click.option("--policy-threads", type=click.IntRange(min=1), default=None, help="Threads per daily solve [default 1].")
-@click.option(
-    "--workers", type=click.IntRange(min=0), default=None, help="Dask worker processes [default: one per core; 0: run here]."
-)
-@click.option("--scheduler", default=None, help="Address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786.")
+@flow_options
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the human summary.")
 def simulate_command(
     snapshot,
@@ -560,31 +576,23 @@ def simulate_command(
 
 @main.command("sweep")
 @SNAPSHOT
-@click.option(
-    "--flow", "flow_file", type=click.Path(path_type=Path), default=None, help="Flow file [default: SNAPSHOT/flow.toml]."
-)
 @click.option("--vary", multiple=True, help="pathwayK=START:STOP:STEP: multiply pathway K's places and free capacity; repeat.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for sweep.csv, cost_curve.svg, report.html.")
-@click.option("--days", type=click.IntRange(min=1), default=None, help="Days simulated (overrides the flow file).")
-@click.option("--runs", type=click.IntRange(min=1), default=None, help="Runs at each point (overrides the flow file).")
-@click.option(
-    "--seed", type=click.IntRange(min=0), default=None, help="Seed of the runs' random streams (overrides the flow file)."
-)
-@click.option("--policy", "policies", type=click.Choice(POLICIES), multiple=True, help="Placement policy; repeat for several.")
-@click.option(
-    "--policy-time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    callback=_seconds,
-    help="Seconds per daily solve.",
-)
-@click.option("--policy-work-limit", type=click.IntRange(min=0), default=None, help="Neighbourhoods per daily solve.")
-@click.option(
-    "--workers", type=click.IntRange(min=0), default=None, help="Dask worker processes [default: one per core; 0: run here]."
-)
-@click.option("--scheduler", default=None, help="Address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786.")
+@flow_options
 def sweep_command(
-    snapshot, flow_file, vary, out, days, runs, seed, policies, policy_time_limit, policy_work_limit, workers, scheduler
+    snapshot,
+    vary,
+    out,
+    flow_file,
+    days,
+    runs,
+    seed,
+    policies,
+    policy_time_limit,
+    policy_work_limit,
+    policy_threads,
+    workers,
+    scheduler,
 ):
     """Simulate at each point of a grid of capacity factors; write the cost table and curve to --out."""
     _writable_folder(out)
@@ -602,6 +610,7 @@ def sweep_command(
         policies=tuple(policies) or None,
         time_limit=policy_time_limit,
         work_limit=policy_work_limit,
+        threads=policy_threads,
     )
     table = sweep(loaded, flow, grid, workers=workers, scheduler=scheduler)
     write_folder(

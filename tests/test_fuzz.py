@@ -18,7 +18,7 @@ DEMO = Path(__file__).resolve().parent.parent / "instances" / "demo"
 COUNTER = itertools.count()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(edits=damage())
 def test_a_damaged_snapshot_loads_or_is_an_input_error(tmp_path_factory, edits):
     folder = apply(DEMO, tmp_path_factory.mktemp("fuzz") / "s", edits)
@@ -31,7 +31,7 @@ def test_a_damaged_snapshot_loads_or_is_an_input_error(tmp_path_factory, edits):
     assert plan.summary["placed"] + plan.summary["unplaced"] == len(snapshot.patients)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(edits=damage())
 def test_the_cli_answers_a_damaged_snapshot_with_a_plan_or_exit_2(tmp_path_factory, edits):
     root = tmp_path_factory.mktemp("cli")

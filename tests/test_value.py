@@ -75,7 +75,7 @@ def test_value_command(tmp_path):
     result = CliRunner().invoke(main, ["value", str(folder), "--out", str(tmp_path / "out"), "--bed-day-cost", "500"])
     assert result.exit_code == 0, result.output
     text = (tmp_path / "out" / "capacity_value.csv").read_text().splitlines()
-    assert text[0] == ",".join(COLUMNS)
+    assert text[0] == ",".join([*COLUMNS, "snapshot_hash"])  # the snapshot the values were made from
     assert text[1].startswith("service,HC,,,1," + day(0)) and ",2500.0," in text[1]
     assert text[2].startswith("service,SD,,,2," + day(0)) and ",1500.0," in text[2]
     broken = CliRunner().invoke(main, ["value", str(tmp_path / "nope"), "--out", str(tmp_path / "o2")])

@@ -138,7 +138,7 @@ def apply(source: Path, folder: Path, edits, draw_line=None) -> Path:
         c = (number // 7) % max(len(rows[r]), 1)
         if kind == "cell" and rows[r]:
             rows[r][c] = value
-        elif kind == "header":
+        elif kind == "header" and rows[0]:
             rows[0][c % len(rows[0])] = value
         elif kind == "drop_column":
             rows = [row[:c] + row[c + 1 :] for row in rows]

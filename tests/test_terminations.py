@@ -31,7 +31,8 @@ def hard_part():
 @pytest.mark.parametrize("name", ["highs", "cpsat"])
 def test_a_time_limit_is_a_time_limit_with_the_plan_kept(hard_part, name):
     sub, start = hard_part
-    result = ROUTES[name].solve(sub, SolveOptions(time_limit=0.5, warm_start=start), Cancellation())
+    seconds = 0.5 if name == "highs" else 3.0  # CP-SAT needs a moment to take up its hint (0.5 s failed once under load)
+    result = ROUTES[name].solve(sub, SolveOptions(time_limit=seconds, warm_start=start), Cancellation())
     assert result.termination == Termination.TIME_LIMIT and result.status == Status.FEASIBLE
     assert result.x is not None and sub.violations(result.x) == [] and result.bound <= result.objective
 

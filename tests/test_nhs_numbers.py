@@ -69,3 +69,27 @@ def test_pseudonymise_without_a_key_is_refused(tmp_path):
     folder = numbered_snapshot(tmp_path / "s", ["943 476 5919"])
     result = CliRunner().invoke(main, ["--pseudonymise", "validate", str(folder)], env={"OPTIMISER_PSEUDONYM_KEY": ""})
     assert result.exit_code == 2 and "give a pseudonym key" in result.stderr
+
+
+def test_without_a_patient_id_column_the_ids_are_pseudonyms_of_the_numbers(tmp_path, monkeypatch):
+    numbers = ["943 476 5919", "4010232137"]
+    folder = numbered_snapshot(tmp_path / "s", numbers)
+    patients = folder / "patients.csv"
+    lines = patients.read_text().splitlines()
+    header = lines[0].split(",")
+    at = header.index("patient_id")
+    patients.write_text("\n".join(",".join(v for i, v in enumerate(line.split(",")) if i != at) for line in lines) + "\n")
+    (folder / "pinned.csv").write_text(f"patient_id,service_id,date\n{pseudonym(numbers[0], KEY)},C,{day(0)}\n")
+    monkeypatch.setenv("OPTIMISER_PSEUDONYM_KEY", "")
+    with pytest.raises(InputError) as error:  # no key: refused, saying how to fix it
+        load_snapshot(folder)
+    assert "patient_id" in error.value.report() and "key" in error.value.report()
+    monkeypatch.setenv("OPTIMISER_PSEUDONYM_KEY", KEY.decode())
+    snapshot = load_snapshot(folder)
+    assert set(snapshot.patients["patient_id"]) == {pseudonym(number, KEY) for number in numbers}
+    assert list(snapshot.pinned["patient_id"]) == [pseudonym(numbers[0], KEY)]  # pinned by the pseudonym
+    patients.write_text(patients.read_text().replace("4010232137", "943 476 5919"))
+    with pytest.raises(InputError) as error:  # a shared number: named by line, not shown
+        load_snapshot(folder)
+    assert [(p.line, p.column) for p in error.value.problems] == [(3, "nhs_number")]
+    assert "9434765919" not in error.value.report() and "943 476 5919" not in error.value.report()

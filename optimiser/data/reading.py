@@ -211,7 +211,12 @@ def _typed(table: Table, header, header_line, rows, lines, problems: ProblemList
         if name in seen:
             problems.add(file, header_line, name, None, "the header names this column twice; keep one")
         seen.add(name)
-    missing = [name for name in _required_names(table) if name not in seen]
+    derived = [
+        column.name
+        for column in table.columns
+        if column.required and column.name not in seen and column.derivable_from in seen
+    ]
+    missing = [name for name in _required_names(table) if name not in seen and name not in derived]
     for name in missing:
         problems.add(file, header_line, name, None, f"required column is missing from the header; add a {name} column")
     if missing or len(seen) < len(header):
@@ -229,6 +234,9 @@ def _typed(table: Table, header, header_line, rows, lines, problems: ProblemList
     line_numbers = pd.Series(good_lines, dtype="int64")
     frame = pd.DataFrame({LINE: line_numbers})
     for column in table.columns:
+        if column.name in derived:
+            frame[column.name] = pd.Series([""] * len(raw), dtype=object)  # filled by the reader's caller
+            continue
         values = raw[column.name].astype(str).str.strip() if column.name in raw else pd.Series([""] * len(raw), dtype=object)
         if column.kind == "id" and column.name in raw:
             _check_exact_ids(
@@ -240,7 +248,9 @@ def _typed(table: Table, header, header_line, rows, lines, problems: ProblemList
                 problems,
             )
         frame[column.name] = _parse(column, values.reset_index(drop=True), line_numbers, file, problems)
-    _check_unique(table, frame, problems)
+    if not derived:
+        _check_unique(table, frame, problems)
+    frame.attrs["derived"] = tuple(derived)
     return frame
 
 

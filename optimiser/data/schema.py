@@ -23,6 +23,9 @@ class Column:
     minimum: float | None = None
     strict_minimum: bool = False  # value must be > minimum rather than >=
     hint: str = ""
+    # A required id column may be left out when this column is there instead: the reader
+    # then derives the ids from it (patient_id from nhs_number, as keyed pseudonyms).
+    derivable_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,9 @@ PATIENTS = Table(
     key=("patient_id",),
     row_is="a discharge-ready patient",
     columns=(
-        Column("patient_id", "id", required=True, hint="give every patient a unique id"),
+        Column(
+            "patient_id", "id", required=True, hint="give every patient a unique id", derivable_from="nhs_number"
+        ),
         Column("site", "id", required=True, hint="give the hospital site code"),
         Column("locality", "id", required=True, hint="use a locality_id from localities.csv"),
         Column(

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from optimiser.data import schema
+from optimiser.data.identifiers import nhs_digits, pseudonym, pseudonym_key
 from optimiser.data.problems import ProblemList
-from optimiser.data.reading import read_settings, read_table
+from optimiser.data.reading import LINE, read_settings, read_table
 
 
 @dataclass
@@ -120,10 +121,14 @@ def content_hash(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def read_snapshot(folder: str | Path, problems: ProblemList) -> Snapshot | None:
+def read_snapshot(folder: str | Path, problems: ProblemList, pseudonym_key: bytes | None = None) -> Snapshot | None:
     """Read every file of a snapshot folder into typed tables, adding each problem found;
     None when a file or the settings cannot be read. Cross-file checks come after
-    (``optimiser.model.loading.load_snapshot``)."""
+    (``optimiser.model.loading.load_snapshot``).
+
+    A ``patients.csv`` with ``nhs_number`` and no ``patient_id`` column gets its ids as
+    keyed pseudonyms of the NHS numbers (``pseudonym_key``, else the key in the
+    environment): see :func:`_ids_from_nhs_numbers`."""
     folder = Path(folder)
     if not folder.is_dir():
         problems.add(str(folder), None, None, None, "is not a folder; give the snapshot folder")
@@ -131,6 +136,9 @@ def read_snapshot(folder: str | Path, problems: ProblemList) -> Snapshot | None:
     settings = read_settings(folder, problems)
     tables = {table.file: read_table(folder, table, problems) for table in schema.TABLES}
     if settings is None or any(frame is None for frame in tables.values()):
+        return None
+    patients = tables["patients.csv"]
+    if "patient_id" in patients.attrs.get("derived", ()) and not _ids_from_nhs_numbers(patients, pseudonym_key, problems):
         return None
     return Snapshot(
         settings=settings,
@@ -145,6 +153,40 @@ def read_snapshot(folder: str | Path, problems: ProblemList) -> Snapshot | None:
         source=folder,
         content_hash=content_hash(folder),
     )
+
+
+def _ids_from_nhs_numbers(patients: pd.DataFrame, key: bytes | None, problems: ProblemList) -> bool:
+    """Fill ``patient_id`` with each NHS number's keyed pseudonym (in place); False, with the
+    problems added, when there is no key or a patient has no NHS number or shares one.
+    Problems name lines, never the numbers."""
+    file = schema.PATIENTS.file
+    if key is None:
+        try:
+            key = pseudonym_key()
+        except ValueError as error:
+            problems.add(
+                file, None, "patient_id", None,
+                f"is not in the header, so ids are made from nhs_number as pseudonyms, which needs a key: {error}; "
+                "or add a patient_id column",
+            )
+            return False
+    digits = patients["nhs_number"].fillna("").astype(str).map(nhs_digits)
+    first_line: dict[str, int] = {}
+    found = len(problems)
+    for number, line in zip(digits, patients[LINE]):
+        if not number:
+            problems.add(file, int(line), "nhs_number", "", "is empty; with no patient_id column every patient needs an NHS number")
+        elif number in first_line:
+            problems.add(
+                file, int(line), "nhs_number", None,
+                f"is the NHS number of line {first_line[number]} too; give each person one row",
+            )
+        else:
+            first_line[number] = int(line)
+    if len(problems) > found:
+        return False
+    patients["patient_id"] = [pseudonym(number, key) for number in digits]
+    return True
 
 
 def sort_by_ids(snapshot: Snapshot, only: tuple[str, ...] | None = None) -> None:

@@ -23,7 +23,7 @@ def load_snapshot(folder: str | Path, pseudonym_key: bytes | None = None) -> Sna
     ``pseudonym_key``: replace the patient_id of every patient with an NHS number by its
     keyed pseudonym (``data/identifiers.py``), stable from one day to the next."""
     problems = ProblemList()
-    snapshot = read_snapshot(folder, problems)
+    snapshot = read_snapshot(folder, problems, pseudonym_key)
     if snapshot is None:
         raise InputError(problems)
     check_snapshot(snapshot, problems)

@@ -177,4 +177,4 @@ def test_a_plan_a_hub_can_phone_from(tmp_path):
     assert first["start_weekday"] == "Tuesday" and first["start_date"] == "2026-12-01" and first["service_name"].startswith("Home care")
     assert runner.invoke(main, ["report", str(tmp_path / "plan")]).exit_code == 0
     report = (tmp_path / "plan" / "report.html").read_text()
-    assert "Who goes where, when" in report and "<td>Tue 01 Dec 2026</td><td>Home care S01-HC03 (S01-HC03)</td>" in report
+    assert "Who goes where, when" in report and "<td>Tue 01 Dec 2026</td><td>Home care S01-HC03</td>" in report

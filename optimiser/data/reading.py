@@ -212,9 +212,7 @@ def _typed(table: Table, header, header_line, rows, lines, problems: ProblemList
             problems.add(file, header_line, name, None, "the header names this column twice; keep one")
         seen.add(name)
     derived = [
-        column.name
-        for column in table.columns
-        if column.required and column.name not in seen and column.derivable_from in seen
+        column.name for column in table.columns if column.required and column.name not in seen and column.derivable_from in seen
     ]
     missing = [name for name in _required_names(table) if name not in seen and name not in derived]
     for name in missing:

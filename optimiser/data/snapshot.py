@@ -165,7 +165,10 @@ def _ids_from_nhs_numbers(patients: pd.DataFrame, key: bytes | None, problems: P
             key = pseudonym_key()
         except ValueError as error:
             problems.add(
-                file, None, "patient_id", None,
+                file,
+                None,
+                "patient_id",
+                None,
                 f"is not in the header, so ids are made from nhs_number as pseudonyms, which needs a key: {error}; "
                 "or add a patient_id column",
             )
@@ -175,10 +178,15 @@ def _ids_from_nhs_numbers(patients: pd.DataFrame, key: bytes | None, problems: P
     found = len(problems)
     for number, line in zip(digits, patients[LINE]):
         if not number:
-            problems.add(file, int(line), "nhs_number", "", "is empty; with no patient_id column every patient needs an NHS number")
+            problems.add(
+                file, int(line), "nhs_number", "", "is empty; with no patient_id column every patient needs an NHS number"
+            )
         elif number in first_line:
             problems.add(
-                file, int(line), "nhs_number", None,
+                file,
+                int(line),
+                "nhs_number",
+                None,
                 f"is the NHS number of line {first_line[number]} too; give each person one row",
             )
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,8 @@ from optimiser.model.rules import cumulative_capacity
 
 PATHWAY_COLOURS = {1: "#1b7837", 2: "#2166ac", 3: "#762a83"}
 SANKEY_SERVICES = 6  # per pathway; the rest are one "other services" node
-CAPACITY_SERVICES = 40  # the fullest services are charted
+CAPACITY_PER_PATHWAY = 8  # services charted one by one, after their pathway's total
+LABEL_SPACING = 12  # pixels between the baselines of two labels (11px text)
 WAITING = "#b2182b"
 
 STYLE = """
@@ -81,6 +83,7 @@ def write_report(plan_dir: Path, snapshot: Snapshot, out: Path | None = None, be
 
 def render_report(data: dict, bed_day_cost: float = BED_DAY_COST) -> str:
     summary, plan, unplaced, snapshot = data["summary"], data["plan"], data["unplaced"], data["snapshot"]
+    names = dict(zip(snapshot.services["service_id"], snapshot.services["name"]))
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -93,11 +96,12 @@ def render_report(data: dict, bed_day_cost: float = BED_DAY_COST) -> str:
         _headline(summary, bed_day_cost),
         "<h2>Where patients go</h2>",
         '<p class="muted">Hospital site &rarr; pathway &rarr; service; unplaced patients flow to &ldquo;waiting&rdquo;.</p>',
-        sankey_svg(plan, unplaced),
+        sankey_svg(plan, unplaced, names),
         "<h2>Capacity used and free over the horizon</h2>",
         '<p class="muted">Per service and day: the dark part is capacity held by placements started by that day, '
         "the light part is free (beds, or carer-hours a day on pathway 1). "
-        f"The {min(CAPACITY_SERVICES, len(snapshot.services))} fullest of {len(snapshot.services)} services.</p>",
+        f"Per pathway, all its services together (in bold), then the {CAPACITY_PER_PATHWAY} holding the most "
+        "at the horizon's end.</p>",
         capacity_svg(snapshot, plan),
         "<h2>Waits</h2>",
         '<p class="muted">Total wait at start (days from ready date to start), placed patients, by pathway.</p>',
@@ -109,7 +113,7 @@ def render_report(data: dict, bed_day_cost: float = BED_DAY_COST) -> str:
         _unplaced_table(unplaced),
     ]
     if data.get("values") is not None and len(data["values"]):
-        parts += ["<h2>What extra capacity is worth</h2>", _values_section(data["values"])]
+        parts += ["<h2>What extra capacity is worth</h2>", _values_section(data["values"], names)]
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -130,137 +134,187 @@ def _headline(summary: dict, bed_day_cost: float) -> str:
     return f'<div class="tiles">{cells}</div>'
 
 
-def sankey_svg(plan: pd.DataFrame, unplaced: pd.DataFrame, width: int = 1000, height: int = 460) -> str:
-    """Three columns of nodes (site, pathway, service or waiting), bands as wide as the patient counts."""
+def service_label(service_id: str, names: dict[str, str]) -> str:
+    """A service as people know it: its name with the id beside it (just the name when the
+    name already carries the id; just the id when there is no name)."""
+    name = str(names.get(service_id, "") or "")
+    if not name or name == service_id:
+        return str(service_id)
+    carries_id = re.search(rf"(?<![\w-]){re.escape(str(service_id))}(?![\w-])", name) is not None
+    return name if carries_id else f"{name} ({service_id})"
+
+
+def spread_labels(centres: list[float], spacing: float, low: float, high: float) -> list[float]:
+    """Label positions as near their nodes' centres as they can be while at least ``spacing``
+    apart and inside [low, high] (a forward push down, then a backward push up)."""
+    placed = []
+    for centre in centres:
+        placed.append(max(centre, low, placed[-1] + spacing if placed else low))
+    for k in range(len(placed) - 1, -1, -1):
+        ceiling = high if k == len(placed) - 1 else placed[k + 1] - spacing
+        placed[k] = min(placed[k], ceiling)
+    return placed
+
+
+def sankey_svg(
+    plan: pd.DataFrame, unplaced: pd.DataFrame, names: dict[str, str] | None = None, width: int = 1000, height: int = 460
+) -> str:
+    """Three columns of nodes (site, pathway, service or waiting), bands as wide as the patient counts.
+
+    One scale (pixels per patient) serves every column, so a band is as wide where it leaves
+    its node as where it arrives; each column is centred. A service is a node of its own only
+    when it is among the busiest of its pathway and big enough to carry its label; the rest
+    are one "other services" node. Labels are spread so that they never overlap."""
+    names = names or {}
     placed = plan.assign(target=plan["service_id"])
+    waiting = unplaced.assign(target="waiting (pathway " + unplaced["pathway"].astype(str) + ")")
+    total = len(placed) + len(waiting)
+    if total == 0:
+        return '<p class="muted">No patients.</p>'
+    gap, node_width, margin = 6, 14, 10
+    smallest = int(np.ceil(LABEL_SPACING * total / (height - 2 * margin)))  # patients a label needs
     busiest = placed.groupby(["pathway", "target"]).size().reset_index(name="n")
+    busiest = busiest[busiest["n"] >= smallest]
     busiest = (
         busiest.sort_values(["pathway", "n", "target"], ascending=[True, False, True]).groupby("pathway").head(SANKEY_SERVICES)
     )
-    shown = set(busiest["target"])
-    others = ~placed["target"].isin(shown)
+    others = ~placed["target"].isin(set(busiest["target"]))
     placed.loc[others, "target"] = "other pathway-" + placed.loc[others, "pathway"].astype(str) + " services"
-    waiting = unplaced.assign(target="waiting (pathway " + unplaced["pathway"].astype(str) + ")")
     flows = pd.concat([placed[["site", "pathway", "target"]], waiting[["site", "pathway", "target"]]], ignore_index=True)
-    if flows.empty:
-        return '<p class="muted">No patients.</p>'
     flows["pathway_label"] = "pathway " + flows["pathway"].astype(str)
     pathway_of = dict(zip(flows["target"], flows["pathway"]))
-    first = flows.groupby(["site", "pathway_label"]).size().reset_index(name="n")
-    second = flows.groupby(["pathway_label", "target"]).size().reset_index(name="n")
+    keys = ["site", "pathway_label", "target"]
     columns = [
         sorted(flows["site"].unique()),
         sorted(flows["pathway_label"].unique()),
         sorted(flows["target"].unique(), key=lambda t: (pathway_of[t], t.startswith("waiting"), t.startswith("other"), t)),
     ]
-    total = len(flows)
-    gap = 6
-    node_width = 14
-    x_of = [150, width // 2 - node_width // 2, width - 230]
+    scale = min((height - 2 * margin - gap * (len(names_) - 1)) / total for names_ in columns)
+    x_of = [150, width // 2 - node_width // 2, width - 250]
     positions = {}
-    for column, names in enumerate(columns):
-        sizes = (
-            flows["site"].value_counts()
-            if column == 0
-            else flows["pathway_label"].value_counts()
-            if column == 1
-            else flows["target"].value_counts()
-        )
-        usable = height - 20 - gap * (len(names) - 1)
-        y = 10.0
-        for name in names:
-            size = usable * sizes[name] / total
+    for column, members in enumerate(columns):
+        sizes = flows[keys[column]].value_counts()
+        y = margin + (height - 2 * margin - (total * scale + gap * (len(members) - 1))) / 2
+        for name in members:
+            size = scale * sizes[name]
             positions[(column, name)] = [y, size, y, y]  # top, height, next out, next in
             y += size + gap
     parts = [f'<svg role="img" aria-label="Sankey diagram" viewBox="0 0 {width} {height}" width="100%">']
-    for column, links in ((0, first), (1, second)):
-        for source, target, n in links.itertuples(index=False):
-            a = positions[(column, source)]
-            b = positions[(column + 1, target)]
-            thickness = (height - 20 - gap * (len(columns[column]) - 1)) * n / total
-            y0 = a[2] + thickness / 2
-            y1 = b[3] + thickness / 2
+    links = (flows.groupby(["site", "pathway_label"]).size(), flows.groupby(["pathway_label", "target"]).size())
+    for column, counts in enumerate(links):
+        for (source, target), n in counts.items():
+            a, b = positions[(column, source)], positions[(column + 1, target)]
+            thickness = scale * n
+            y0, y1 = a[2] + thickness / 2, b[3] + thickness / 2
             a[2] += thickness
             b[3] += thickness
             x0, x1 = x_of[column] + node_width, x_of[column + 1]
             middle = (x0 + x1) / 2
             pathway = int(pathway_of[target]) if column == 1 else int(str(target).split()[-1])
             colour = WAITING if str(target).startswith("waiting") else PATHWAY_COLOURS.get(pathway, "#888")
+            shown = service_label(target, names) if column == 1 else target
             parts.append(
-                f'<path d="M{x0},{y0:.1f} C{middle},{y0:.1f} {middle},{y1:.1f} {x1},{y1:.1f}" fill="none" '
-                f'stroke="{colour}" stroke-opacity="0.35" stroke-width="{max(thickness, 1):.1f}">'
-                f"<title>{html.escape(str(source))} → {html.escape(str(target))}: {n}</title></path>"
+                f'<path d="M{x0},{y0:.2f} C{middle},{y0:.2f} {middle},{y1:.2f} {x1},{y1:.2f}" fill="none" '
+                f'stroke="{colour}" stroke-opacity="0.35" stroke-width="{thickness:.2f}">'
+                f"<title>{html.escape(str(source))} → {html.escape(str(shown))}: {n}</title></path>"
             )
-    for (column, name), (top, size, _, _) in positions.items():
+    for column, members in enumerate(columns):
+        sizes = flows[keys[column]].value_counts()
         x = x_of[column]
-        parts.append(f'<rect x="{x}" y="{top:.1f}" width="{node_width}" height="{max(size, 1):.1f}" fill="#444"/>')
-        count = int(
-            (flows["site"] == name).sum()
-            if column == 0
-            else (flows["pathway_label"] == name).sum()
-            if column == 1
-            else (flows["target"] == name).sum()
-        )
-        label = f"{html.escape(str(name))} ({count})"
-        if column == 0:
-            parts.append(f'<text x="{x - 6}" y="{top + size / 2 + 4:.1f}" text-anchor="end">{label}</text>')
-        else:
-            parts.append(f'<text x="{x + node_width + 6}" y="{top + size / 2 + 4:.1f}">{label}</text>')
+        tops = [positions[(column, name)][:2] for name in members]
+        labels = spread_labels([top + size / 2 + 4 for top, size in tops], LABEL_SPACING, margin + 4, height - 2)
+        for name, (top, size), y in zip(members, tops, labels):
+            parts.append(f'<rect x="{x}" y="{top:.2f}" width="{node_width}" height="{size:.2f}" fill="#444"/>')
+            shown = service_label(name, names) if column == 2 else name
+            label = f"{html.escape(str(shown))} ({int(sizes[name])})"
+            if column == 0:
+                parts.append(f'<text x="{x - 6}" y="{y:.1f}" text-anchor="end">{label}</text>')
+            else:
+                parts.append(f'<text x="{x + node_width + 6}" y="{y:.1f}">{label}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def capacity_svg(snapshot: Snapshot, plan: pd.DataFrame, cell: int = 26, row_height: int = 30) -> str:
-    """Per service a row of daily bars: capacity arrived by the day (light), held by placements (dark)."""
+def capacity_rows(snapshot: Snapshot, plan: pd.DataFrame) -> list[tuple[str, int, np.ndarray, np.ndarray]]:
+    """The capacity chart's rows: per pathway, first all its services together, then its
+    services holding the most at the horizon's end (at most ``CAPACITY_PER_PATHWAY``).
+    Each row is (label, pathway, capacity arrived by each day, held by each day)."""
     services = snapshot.services
-    horizon = snapshot.horizon
     capacity = cumulative_capacity(snapshot)
-    index = snapshot.service_index
     used = np.zeros_like(capacity)
     if len(plan):
-        s = index[plan["service_id"]].to_numpy()
+        s = snapshot.service_index[plan["service_id"]].to_numpy()
         d = snapshot.day_of(plan["start_date"]).astype(np.int64)
         use = snapshot.patients.set_index("patient_id").loc[plan["patient_id"], "use"].to_numpy()
         np.add.at(used, (s, d), use)
     held = np.cumsum(used, axis=1)
-    share = np.where(capacity[:, -1] > 0, held[:, -1] / np.maximum(capacity[:, -1], 1e-9), 0.0)
-    fullest = np.lexsort((services["service_id"].to_numpy(), -capacity[:, -1], -np.round(share, 6)))[:CAPACITY_SERVICES]
-    order = fullest[np.lexsort((services["service_id"].to_numpy()[fullest], services["pathway"].to_numpy()[fullest]))]
-    label_width = 170
+    names = dict(zip(services["service_id"], services["name"]))
+    ids = services["service_id"].to_numpy()
+    rows = []
+    for pathway in sorted(services["pathway"].unique()):
+        members = np.flatnonzero(services["pathway"].to_numpy() == pathway)
+        rows.append(
+            (f"all {len(members)} pathway-{pathway} services", int(pathway), capacity[members].sum(0), held[members].sum(0))
+        )
+        most = members[np.lexsort((ids[members], -capacity[members, -1], -held[members, -1]))][:CAPACITY_PER_PATHWAY]
+        rows += [(service_label(ids[k], names), int(pathway), capacity[k], held[k]) for k in most]
+    return rows
+
+
+def capacity_svg(snapshot: Snapshot, plan: pd.DataFrame, cell: int = 26, row_height: int = 30) -> str:
+    """Per row a run of daily bars: capacity arrived by the day (light), held by placements
+    (dark); dates with their month under the first day and each first of a month."""
+    horizon = snapshot.horizon
+    rows = capacity_rows(snapshot, plan)
+    label_width = 230
     width = label_width + cell * horizon + 190
-    height = 30 + row_height * len(order)
-    dates = snapshot.date_of(np.arange(horizon))
+    top_margin = 34
+    height = top_margin + row_height * len(rows)
+    dates = pd.to_datetime(snapshot.date_of(np.arange(horizon)))
     parts = [f'<svg role="img" aria-label="Capacity used and free" viewBox="0 0 {width} {height}" width="100%">']
-    for d in range(horizon):
-        parts.append(f'<text x="{label_width + d * cell + cell / 2}" y="14" text-anchor="middle">{dates[d][8:]}</text>')
-    for row, s in enumerate(order):
-        y = 22 + row * row_height
-        top = max(capacity[s].max(), held[s].max(), 1e-9)
-        pathway = int(services["pathway"].iat[s])
+    for d, date in enumerate(dates):
+        x = label_width + d * cell + cell / 2
+        parts.append(f'<text x="{x}" y="12" text-anchor="middle">{date.day}</text>')
+        if d == 0 or date.day == 1:
+            parts.append(f'<text x="{x}" y="25" text-anchor="middle" class="muted">{date.strftime("%b")}</text>')
+    for row, (label, pathway, capacity, held) in enumerate(rows):
+        y = top_margin - 8 + row * row_height
+        top = max(capacity.max(), held.max(), 1e-9)
         colour = PATHWAY_COLOURS.get(pathway, "#888")
-        name = html.escape(str(services["service_id"].iat[s]))
-        parts.append(f'<text x="{label_width - 8}" y="{y + row_height / 2 + 2}" text-anchor="end">{name} (P{pathway})</text>')
+        weight = ' font-weight="bold"' if label.startswith("all ") else ""
+        shown = html.escape(label)
+        parts.append(
+            f'<text x="{label_width - 8}" y="{y + row_height / 2 + 2}" text-anchor="end"{weight}>{shown} (P{pathway})</text>'
+        )
         for d in range(horizon):
             x = label_width + d * cell + 2
-            h_cap = (row_height - 6) * capacity[s, d] / top
-            h_used = (row_height - 6) * min(held[s, d], capacity[s, d]) / top
+            h_cap = (row_height - 6) * capacity[d] / top
+            h_used = (row_height - 6) * min(held[d], capacity[d]) / top
             base = y + row_height - 4
-            tip = f"{name} {dates[d]}: {held[s, d]:g} held of {capacity[s, d]:g}"
+            tip = f"{shown} {dates[d]:%a %d %b}: {held[d]:g} held of {capacity[d]:g}"
             parts.append(
                 f'<g><title>{tip}</title><rect x="{x}" y="{base - h_cap:.1f}" width="{cell - 4}" height="{h_cap:.1f}" '
                 f'fill="{colour}" fill-opacity="0.18"/><rect x="{x}" y="{base - h_used:.1f}" width="{cell - 4}" '
                 f'height="{h_used:.1f}" fill="{colour}"/></g>'
             )
-        free = capacity[s, -1] - held[s, -1]
+        free = capacity[-1] - held[-1]
         parts.append(
-            f'<text x="{label_width + horizon * cell + 8}" y="{y + row_height / 2 + 2}">{held[s, -1]:g} held, {free:g} free</text>'
+            f'<text x="{label_width + horizon * cell + 8}" y="{y + row_height / 2 + 2}">{held[-1]:g} held, {free:g} free</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def wait_histogram_svg(plan: pd.DataFrame, width: int = 700, height: int = 240) -> str:
-    """Counts of placed patients by total wait at start, stacked by pathway."""
+def nice_step(top: float, ticks: int = 4) -> int:
+    """A round step (1, 2 or 5 times a power of ten) giving about ``ticks`` ticks up to ``top``."""
+    raw = max(top / ticks, 1.0)
+    power = 10 ** int(np.floor(np.log10(raw)))
+    return int(next(m * power for m in (1, 2, 5, 10) if m * power >= raw))
+
+
+def wait_histogram_svg(plan: pd.DataFrame, width: int = 700, height: int = 260) -> str:
+    """Counts of placed patients by total wait at start (days), stacked by pathway, with a
+    count axis (patients) and a day axis."""
     if plan.empty:
         return '<p class="muted">Nobody placed.</p>'
     waits = plan["wait_days"].astype(int)
@@ -268,26 +322,37 @@ def wait_histogram_svg(plan: pd.DataFrame, width: int = 700, height: int = 240) 
     bins = np.arange(low, high + 1)
     counts = {p: np.array([((waits == b) & (plan["pathway"] == p)).sum() for b in bins]) for p in (1, 2, 3)}
     tallest = max(sum(counts[p] for p in counts).max(), 1)
-    left, bottom = 40, height - 30
+    step = nice_step(tallest)
+    axis_top = step * int(np.ceil(tallest / step))
+    left, bottom, top_y = 56, height - 36, 24
     bar = (width - left - 10) / len(bins)
     parts = [f'<svg role="img" aria-label="Distribution of waits" viewBox="0 0 {width} {height}" width="100%">']
-    parts.append(f'<text x="{left - 6}" y="14" text-anchor="end">{tallest}</text>')
+    for tick in range(0, axis_top + 1, step):
+        y = bottom - (bottom - top_y) * tick / axis_top
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" stroke="#eee"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{tick}</text>')
+    middle = (bottom + top_y) / 2
+    parts.append(f'<text x="14" y="{middle:.1f}" text-anchor="middle" transform="rotate(-90 14 {middle:.1f})">patients</text>')
     parts.append(f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#999"/>')
+    parts.append(f'<line x1="{left}" y1="{top_y}" x2="{left}" y2="{bottom}" stroke="#999"/>')
+    every = 1 if len(bins) <= 40 else 5
     for i, b in enumerate(bins):
         y = bottom
         for pathway in (1, 2, 3):
             n = int(counts[pathway][i])
             if n == 0:
                 continue
-            h = (bottom - 20) * n / tallest
+            h = (bottom - top_y) * n / axis_top
             y -= h
             parts.append(
                 f'<rect x="{left + i * bar + 1:.1f}" y="{y:.1f}" width="{max(bar - 2, 1):.1f}" height="{h:.1f}" '
-                f'fill="{PATHWAY_COLOURS[pathway]}"><title>wait {b} days, pathway {pathway}: {n}</title></rect>'
+                f'fill="{PATHWAY_COLOURS[pathway]}"><title>waited {b} days, pathway {pathway}: {n} patients</title></rect>'
             )
-        if len(bins) <= 40 or i % 5 == 0:
+        if b % every == 0:
             parts.append(f'<text x="{left + (i + 0.5) * bar:.1f}" y="{bottom + 14}" text-anchor="middle">{b}</text>')
-    parts.append(f'<text x="{(left + width) / 2}" y="{height - 2}" text-anchor="middle">days waited at start</text>')
+    parts.append(
+        f'<text x="{(left + width) / 2}" y="{height - 4}" text-anchor="middle">days waited at start (ready date to start)</text>'
+    )
     legend = "".join(
         f'<rect x="{width - 250 + 80 * k}" y="4" width="10" height="10" fill="{PATHWAY_COLOURS[p]}"/>'
         f'<text x="{width - 236 + 80 * k}" y="13">pathway {p}</text>'
@@ -304,10 +369,11 @@ def schedule_table(plan: pd.DataFrame, snapshot: Snapshot) -> str:
         return "<p>Nobody is placed.</p>"
     names = dict(zip(snapshot.services["service_id"], snapshot.services["name"]))
     rows = []
-    for (date, service), starts in plan.sort_values(["start_date", "service_id"]).groupby(["start_date", "service_id"], sort=False):
+    for (date, service), starts in plan.sort_values(["start_date", "service_id"]).groupby(
+        ["start_date", "service_id"], sort=False
+    ):
         shown = pd.Timestamp(date).strftime("%a %d %b %Y")
-        name = names.get(service, "")
-        label = f"{html.escape(str(name))} ({html.escape(str(service))})" if name else html.escape(str(service))
+        label = html.escape(service_label(service, names))
         patients = ", ".join(html.escape(str(p)) for p in starts["patient_id"])
         pathway = html.escape(str(starts["pathway"].iat[0]))
         rows.append(f"<tr><td>{shown}</td><td>{label}</td><td>{pathway}</td><td>{patients}</td></tr>")
@@ -326,17 +392,17 @@ def _unplaced_table(unplaced: pd.DataFrame) -> str:
     return f"<table><thead><tr><th>patient</th><th>pathway</th><th>reason</th></tr></thead><tbody>{rows}</tbody></table>"
 
 
-def _values_section(values: pd.DataFrame, top: int = 10) -> str:
-    values = values.sort_values("objective_saved", ascending=False).head(top)
-    what = np.where(
-        values["kind"] == "service",
-        values["service_id"].fillna(""),
-        values["store_id"].fillna("") + " " + values["item"].fillna(""),
-    )
-    most = max(values["objective_saved"].max(), 1e-9)
+def _values_section(values: pd.DataFrame, names: dict[str, str], top: int = 10) -> str:
+    """The ``top`` capacity values, most pounds saved first (then bed-days, then objective)."""
+    values = values.sort_values(["pounds_saved", "bed_days_saved", "objective_saved"], ascending=False, kind="stable").head(top)
+    what = [
+        service_label(row.service_id, names) if row.kind == "service" else f"{row.store_id} {row.item}"
+        for row in values.fillna("").itertuples(index=False)
+    ]
+    most = max(values["pounds_saved"].max(), 1e-9)
     rows = []
     for label, row in zip(what, values.itertuples(index=False)):
-        bar = f'<svg width="160" height="12"><rect width="{160 * max(row.objective_saved, 0) / most:.1f}" height="12" fill="#2166ac"/></svg>'
+        bar = f'<svg width="160" height="12"><rect width="{160 * max(row.pounds_saved, 0) / most:.1f}" height="12" fill="#2166ac"/></svg>'
         rows.append(
             f"<tr><td>{html.escape(str(label))}</td><td>{html.escape(str(row.from_date))}</td><td>{html.escape(str(row.unit))}</td>"
             f'<td class="num">{row.objective_saved:,.2f}</td><td>{bar}</td><td class="num">{row.bed_days_saved:,.1f}</td>'

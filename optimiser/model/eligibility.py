@@ -79,30 +79,37 @@ def eligible_triples(
     if pairs is None:
         pairs = eligible_pairs(snapshot)
     patients = snapshot.patients
-    horizon = snapshot.horizon
     earliest = patients["earliest_day"].to_numpy()
     start = np.maximum(earliest, equipment_ready_day(snapshot))[pairs["patient"].to_numpy()]
-    counts = np.maximum(horizon - start, 0)
-    row = np.repeat(np.arange(len(pairs)), counts)
-    offsets = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
-    triples = pairs.iloc[row].reset_index(drop=True)
-    triples["day"] = (start[row] + offsets).astype(np.int64)
-    p = triples["patient"].to_numpy()
-    s = triples["service"].to_numpy()
-    d = triples["day"].to_numpy()
-    triples["use"] = patients["use"].to_numpy()[p]
-    keep = admits_on_day(snapshot, s, d)
-    keep &= triples["use"].to_numpy() <= cumulative_capacity(snapshot)[s, d] + TOLERANCE
-    triples = triples[keep]
-    triples = _keep_pinned_only(snapshot, triples)
-    if drop_dominated:
-        kept = drop_dominated_days(snapshot, triples, active() if families is None else families)
+    counts = np.maximum(snapshot.horizon - start, 0)
+    parts = _pair_parts(counts, ENUMERATED_ROWS)
+    families = active() if families is None else families
+
+    def candidates(part: slice) -> pd.DataFrame:
+        return _candidate_triples(snapshot, pairs.iloc[part], start[part], counts[part])
+
+    def reduced(triples: pd.DataFrame, basis: pd.DataFrame | None) -> pd.DataFrame:
+        if not drop_dominated:
+            return triples
+        kept = drop_dominated_days(snapshot, triples, families, basis)
         if protect is not None and len(protect):
             keys = ["patient", "service", "day"]
             wanted = triples.merge(protect[keys].drop_duplicates(), on=keys, how="left", indicator=True)["_merge"] == "both"
             kept = pd.concat([kept, triples[wanted.to_numpy()]]).drop_duplicates(keys)
-            kept = kept.sort_values(keys, kind="stable")
-        triples = kept
+        return kept
+
+    if len(parts) == 1:
+        triples = reduced(candidates(parts[0]), None)
+    else:  # a long horizon: a part of the pairs at a time, so memory stays bounded
+        basis = None
+        if drop_dominated:
+            basis = pd.concat(
+                [candidates(part)[["patient", "service", "use"]].drop_duplicates(["patient", "service"]) for part in parts],
+                ignore_index=True,
+            )
+        triples = pd.concat([reduced(candidates(part), basis) for part in parts], ignore_index=True)
+    if drop_dominated and protect is not None and len(protect):
+        triples = triples.sort_values(["patient", "service", "day"], kind="stable")
     p = triples["patient"].to_numpy()
     s = triples["service"].to_numpy()
     triples["cost"] = placement_cost(
@@ -115,6 +122,40 @@ def eligible_triples(
         snapshot.weights,
     )
     return triples.reset_index(drop=True)
+
+
+ENUMERATED_ROWS = 2_000_000  # (patient, service, day) candidates enumerated at a time
+
+
+def _pair_parts(counts: np.ndarray, rows: int) -> list[slice]:
+    """Consecutive runs of pairs with at most about ``rows`` candidate days each (one pair
+    more than ``rows`` is a run of its own); one run for any usual horizon."""
+    if counts.sum() <= rows:
+        return [slice(0, len(counts))]
+    ends = np.cumsum(counts)
+    parts, first = [], 0
+    while first < len(counts):
+        last = int(np.searchsorted(ends, (ends[first - 1] if first else 0) + rows, side="right"))
+        last = max(last, first + 1)
+        parts.append(slice(first, last))
+        first = last
+    return parts
+
+
+def _candidate_triples(snapshot: Snapshot, pairs: pd.DataFrame, start: np.ndarray, counts: np.ndarray) -> pd.DataFrame:
+    """Every (patient, service, day) of the pairs from each pair's first possible day, less
+    the days the patient alone cannot start (rules 4, 5 and 7) and, for a pinned patient,
+    all but the pinned triple."""
+    row = np.repeat(np.arange(len(pairs)), counts)
+    offsets = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
+    triples = pairs.iloc[row].reset_index(drop=True)
+    triples["day"] = (start[row] + offsets).astype(np.int64)
+    s = triples["service"].to_numpy()
+    d = triples["day"].to_numpy()
+    triples["use"] = snapshot.patients["use"].to_numpy()[triples["patient"].to_numpy()]
+    keep = admits_on_day(snapshot, s, d)
+    keep &= triples["use"].to_numpy() <= cumulative_capacity(snapshot)[s, d] + TOLERANCE
+    return _keep_pinned_only(snapshot, triples[keep])
 
 
 def pinned_triples(snapshot: Snapshot) -> pd.DataFrame:

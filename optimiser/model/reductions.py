@@ -10,7 +10,9 @@ from optimiser.data.snapshot import Snapshot
 from optimiser.model.families import Family
 
 
-def drop_dominated_days(snapshot: Snapshot, triples: pd.DataFrame, families: tuple[Family, ...]) -> pd.DataFrame:
+def drop_dominated_days(
+    snapshot: Snapshot, triples: pd.DataFrame, families: tuple[Family, ...], basis: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Drop start days that no optimal plan uses (an exact reduction).
 
     Call an *interval* of (p, s) a run of days on which no family's rows for p at s
@@ -22,6 +24,10 @@ def drop_dominated_days(snapshot: Snapshot, triples: pd.DataFrame, families: tup
     each interval can be optimal, or its first ``Family.days_kept`` days where a
     per-day row (admissions) allows only so many starts a day. A family with
     other per-day rows gives a label per day, so that none of its days is dropped.
+
+    ``basis``: when ``triples`` is one part of the candidates (pairs taken a part at a
+    time, to bound memory), the (patient, service, use) of all of them, from which the
+    families count what ``days_kept`` needs; default ``triples`` itself.
     """
     if triples.empty:
         return triples
@@ -31,8 +37,9 @@ def drop_dominated_days(snapshot: Snapshot, triples: pd.DataFrame, families: tup
         interval = family.start_intervals(snapshot, triples)
         if interval is not None:
             labels[family.name] = interval
-        days = family.days_kept(snapshot, triples)
+        days = family.days_kept(snapshot, triples if basis is None else basis)
         if days is not None:
+            days = days[labels["service"]]
             kept = days if kept is None else np.maximum(kept, days)
     if kept is None:
         kept = np.ones(len(triples))

@@ -108,5 +108,4 @@ class Admissions(Family):
         per_service[index] = np.minimum(candidates.to_numpy(), fit)
         with np.errstate(divide="ignore", invalid="ignore"):
             keep_days = np.where(np.isnan(limit), 1, np.ceil(per_service / limit))
-        keep_days = np.where(limit == 0, 0, keep_days)
-        return keep_days[service]
+        return np.where(limit == 0, 0, keep_days)

@@ -79,7 +79,9 @@ class Family:
         return None
 
     def days_kept(self, snapshot: Snapshot, triples: pd.DataFrame) -> np.ndarray | None:
-        """How many first days of each interval an optimal plan may need (None: one)."""
+        """Per service, how many first days of each interval an optimal plan may need (None:
+        one). ``triples``: the candidates' (patient, service, use), at least one row per
+        (patient, service) that has a candidate day; their days do not matter."""
         return None
 
 

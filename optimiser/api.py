@@ -8,6 +8,10 @@ from optimiser.analysis.value import capacity_value
 from optimiser.analysis.whatif import AddCapacity, AddStock, Close, whatif
 from optimiser.data.problems import InputError, Problem, SnapshotError
 from optimiser.data.snapshot import Snapshot
+from optimiser.ipacs.compare import Comparison, compare_ipacs
+from optimiser.ipacs.convert import convert_ipacs
+from optimiser.ipacs.outputs import IpacsResult, run_ipacs
+from optimiser.ipacs.workbook import Workbook, read_workbook
 from optimiser.model.formulation import Formulation, build_formulation
 from optimiser.model.loading import load_snapshot
 from optimiser.simulate import simulate
@@ -20,6 +24,13 @@ from optimiser.solve.result import SolveResult, Status, Termination
 
 __all__ = [
     "AddCapacity",
+    "Comparison",
+    "IpacsResult",
+    "Workbook",
+    "compare_ipacs",
+    "convert_ipacs",
+    "read_workbook",
+    "run_ipacs",
     "AddStock",
     "Close",
     "Formulation",

@@ -28,6 +28,12 @@ from optimiser.data.identifiers import KEY_VARIABLE, pseudonym_key
 from optimiser.data.problems import InputError
 from optimiser.data.schema import TABLES
 from optimiser.generate import generate_snapshot
+from optimiser.ipacs.compare import compare_ipacs
+from optimiser.ipacs.convert import converted_files
+from optimiser.ipacs.outputs import run_ipacs
+from optimiser.ipacs.report import render_ipacs_report
+from optimiser.ipacs.run import MODES
+from optimiser.ipacs.workbook import read_workbook
 from optimiser.model.loading import load_snapshot
 from optimiser.model.previous import placement_triples
 from optimiser.report.html import write_report
@@ -628,6 +634,106 @@ def sweep_command(
             f"({row.delayed_bed_days:,.0f} delayed bed-days)"
         )
     click.echo(f"Wrote {out / 'sweep.csv'}, {out / 'cost_curve.svg'}, {out / 'report.html'}")
+
+
+@main.group("ipacs")
+def ipacs_group() -> None:
+    """IPACS: run its workbook as IPACS does (compat) or as it means to (textbook), compare the two, convert it to patients.
+
+    The workbook is IPACS_params.xlsx as analysts keep it (docs/ipacs.md)."""
+
+
+WORKBOOK = click.argument("workbook", type=click.Path(path_type=Path))
+
+
+def _workbook(path: Path):
+    try:
+        return read_workbook(path)
+    except InputError as error:
+        raise SnapshotProblem(error) from None
+
+
+def _ipacs_options(command):
+    options = [
+        click.option("--runs", type=click.IntRange(min=1), default=50, show_default=True, help="Runs (seeds 1 .. N, as IPACS)."),
+        click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Seed of every run's streams."),
+        click.option(
+            "--workers", type=click.IntRange(min=0), default=None, help="Dask worker processes [default: one per core; 0: here]."
+        ),
+        click.option("--scheduler", default=None, help="Address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@ipacs_group.command("run")
+@WORKBOOK
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, help="Folder for IPACS's output files, ours and report.html."
+)
+@click.option(
+    "--mode", type=click.Choice(MODES), default="textbook", show_default=True, help="compat: IPACS's numbers, quirks and all."
+)
+@click.option(
+    "--scenario", "scenarios", multiple=True, help="Run only this scenario (e.g. P2_B_BCap_Blos_BArr); repeat for several."
+)
+@_ipacs_options
+def ipacs_run_command(workbook, out, mode, scenarios, runs, seed, workers, scheduler):
+    """Run every scenario of the workbook; write IPACS's output files (same layout) and ours to --out."""
+    _writable_folder(out)
+    book = _workbook(workbook)
+    try:
+        result = run_ipacs(book, runs, seed, mode, list(scenarios) or None, workers, scheduler)
+    except InputError as error:
+        raise SnapshotProblem(error) from None
+    files = result.files()
+    files["report.html"] = render_ipacs_report(result)
+    write_folder(out, files)
+    click.echo(f"{len(result.scenarios)} scenarios x {runs} runs, {mode} mode.")
+    click.echo(f"Wrote {', '.join(str(out / name) for name in files)}")
+
+
+@ipacs_group.command("compare")
+@WORKBOOK
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, help="Folder for differences.csv, cost_curves.csv, picks.csv."
+)
+@_ipacs_options
+def ipacs_compare_command(workbook, out, runs, seed, workers, scheduler):
+    """Both modes on the same streams: what IPACS's quirks do to each scenario and to the capacity a cost curve picks."""
+    _writable_folder(out)
+    book = _workbook(workbook)
+    comparison = compare_ipacs(book, runs, seed, workers, scheduler)
+    files = comparison.files()
+    write_folder(out, files)
+    for line in comparison.headlines():
+        click.echo(line)
+    click.echo(f"Wrote {', '.join(str(out / name) for name in files)}")
+
+
+@ipacs_group.command("convert")
+@WORKBOOK
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for the snapshot and its flow.toml.")
+@click.option("--scenario", default=None, help="CAPACITY_LOS_ARRIVALS of every node, e.g. BCap_Blos_BArr [default: the first].")
+@click.option(
+    "--travel-minutes",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Let bed patients go to other places' services this many minutes away [default: own place only, as IPACS].",
+)
+@click.option("--runs", type=click.IntRange(min=1), default=20, show_default=True, help="Runs written to flow.toml.")
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, help="Seed written to flow.toml.")
+def ipacs_convert_command(workbook, out, scenario, travel_minutes, runs, seed):
+    """Write a patient-level snapshot and flow.toml for one scenario, for optimiser simulate."""
+    _writable_folder(out)
+    book = _workbook(workbook)
+    try:
+        files = converted_files(book, scenario, travel_minutes, runs, seed)
+    except InputError as error:
+        raise SnapshotProblem(error) from None
+    write_folder(out, files)
+    click.echo(f"Wrote {len(files)} files to {out}; run: optimiser simulate {out} --out SIM")
 
 
 def simulation_summary(summary: dict) -> str:

@@ -91,21 +91,36 @@ def run_tasks(
 ) -> list[dict]:
     """Run the tasks (``snapshots``: one snapshot, or one per sweep point) and return their
     results in task order. ``progress``: a bar on stderr (default: when stderr is a terminal)."""
-    snapshots = Snapshots(dict(snapshots))
+    return map_tasks(_execute, Snapshots(dict(snapshots)), tasks, workers, scheduler, progress, on_done)
+
+
+def map_tasks(
+    function: Callable,
+    shared: object,
+    tasks: list,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool | None = None,
+    on_done: Callable[[int, int], None] | None = None,
+    unit: str = "run",
+    label: str = "simulating",
+) -> list:
+    """``[function(shared, task) for task in tasks]`` on Dask (``client_for``), in task order
+    whatever order they finish in; ``shared`` is sent to each worker once."""
     show = sys.stderr.isatty() if progress is None else progress
-    bar = _bar(len(tasks)) if show else None
-    results: list[dict | None] = [None] * len(tasks)
+    bar = _bar(len(tasks), unit, label) if show else None
+    results: list = [None] * len(tasks)
     try:
         with client_for(workers, scheduler) as client:
             if client is None:
                 for i, task in enumerate(tasks):
-                    results[i] = _execute(snapshots, task)
+                    results[i] = function(shared, task)
                     _tick(bar, on_done, i + 1, len(tasks))
             else:
                 from distributed import as_completed
 
-                shared = client.scatter(snapshots, broadcast=True)
-                futures = client.map(_execute, [shared] * len(tasks), tasks, pure=False)
+                scattered = client.scatter(shared, broadcast=True)
+                futures = client.map(function, [scattered] * len(tasks), tasks, pure=False)
                 position = {future.key: i for i, future in enumerate(futures)}
                 done = 0
                 for future in as_completed(futures):
@@ -118,10 +133,10 @@ def run_tasks(
     return results
 
 
-def _bar(total: int):
+def _bar(total: int, unit: str = "run", label: str = "simulating"):
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="run", desc="simulating", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+    return tqdm(total=total, unit=unit, desc=label, file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
 
 
 def _tick(bar, on_done, done: int, total: int) -> None:

@@ -223,6 +223,7 @@ def _parse(path: Path, tables: dict[str, list[dict]], problems: ProblemList) -> 
     # arrivals: one row per node, scenario and date
     series: dict[tuple[str, str], dict[dt.date, float]] = {}
     arrival_rows = []
+    damaged: set = set()  # nodes or series with a rejected row: not also reported incomplete
     for row in tables["arrivals"]:
         node, scenario = _node(row, where["arrivals"], problems), _text(row, "scenario", where["arrivals"], problems)
         value = _number(row, "arrivals", where["arrivals"], problems)
@@ -233,6 +234,7 @@ def _parse(path: Path, tables: dict[str, list[dict]], problems: ProblemList) -> 
             problems.add(where["arrivals"], row["row"], "date", "" if date is None else date, "is not a date; give an Excel date")
             date = None
         if None in (node, scenario, value, date):
+            damaged.add((node, scenario))
             continue
         day = series.setdefault((node, scenario), {})
         if date in day:
@@ -245,7 +247,7 @@ def _parse(path: Path, tables: dict[str, list[dict]], problems: ProblemList) -> 
     arrivals = {}
     for key, day in series.items():
         absent = [date for date in dates if date not in day]
-        if absent:
+        if absent and key not in damaged:
             problems.add(
                 where["arrivals"],
                 None,
@@ -267,11 +269,14 @@ def _parse(path: Path, tables: dict[str, list[dict]], problems: ProblemList) -> 
             problems.add(
                 where["initial conditions"], row["row"], "measure", measure, "must be dtoc (waiting) or occ (in service)"
             )
+            damaged.add(node)
             continue
         if None in (node, measure, value):
+            damaged.add(node)
             continue
         if value != round(value):
             problems.add(where["initial conditions"], row["row"], "value", value, "must be a whole number of patients")
+            damaged.add(node)
             continue
         (queue if measure == "dtoc" else occupants)[node] = int(value)
         initial_rows.append({"node": node, "measure": measure})
@@ -329,7 +334,7 @@ def _parse(path: Path, tables: dict[str, list[dict]], problems: ProblemList) -> 
             if node not in table:
                 problems.add(where[sheet], None, "node", node, f"has arrivals but no {what}; add its rows to sheet '{sheet}'")
         for measure, values in (("dtoc", queue), ("occ", occupants)):
-            if node not in values:
+            if node not in values and node not in damaged:
                 problems.add(where["initial conditions"], None, "node", node, f"has no {measure} row; add one (0 if none)")
     workbook = Workbook(path, dates, arrivals, capacity, stays, queue, occupants, community, acute)
     if problems:

@@ -103,7 +103,10 @@ class IpacsResult:
         (NaN when nobody left), and their waits."""
         days = self.workbook.days
         pooled = np.vstack(runs.series["leavers"]) if runs.series["leavers"] else np.zeros((0, 2), dtype=np.int64)
-        by_day = [pooled[pooled[:, 0] == d, 1].astype(float) for d in range(1, days + 1)]
+        pooled = pooled[(pooled[:, 0] >= 1) & (pooled[:, 0] <= days)]
+        pooled = pooled[np.argsort(pooled[:, 0], kind="stable")]
+        bounds = np.searchsorted(pooled[:, 0], np.arange(1, days + 2))
+        by_day = [pooled[bounds[d] : bounds[d + 1], 1].astype(float) for d in range(days)]
         means = np.array([w.mean() if len(w) else math.nan for w in by_day])
         return means, by_day
 

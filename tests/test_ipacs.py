@@ -304,3 +304,20 @@ def test_the_workbook_data_is_the_shared_copy():
         pytest.skip("no ../shared here: nothing to compare the test copy with")
     assert shared.read_bytes() == WORKBOOK.read_bytes()
     assert shutil.disk_usage(DATA).total > 0
+
+
+def test_compare_says_what_the_quirks_change(tmp_path):
+    out = tmp_path / "quirks"
+    result = CliRunner().invoke(main, ["ipacs", "compare", str(WORKBOOK), "--out", str(out), "--runs", "2", "--workers", "0"])
+    assert result.exit_code == 0, result.output
+    assert "uncapped (S1Cap) bed occupancy under compat is higher" in result.output
+    differences = pd.read_csv(out / "differences.csv")
+    uncapped = differences[
+        differences["scenario"].str.contains("_S1Cap_") & (differences["model"] == "bed") & (differences["measure"] == "occ")
+    ]
+    assert len(uncapped) == 36 and (uncapped["difference"] > 0).mean() > 0.9  # compat leaks beds
+    assert set(differences["quirks"].str[:1]) <= {"A", "D", "E"}
+    picks = pd.read_csv(out / "picks.csv")
+    assert len(picks) == 9 and (picks["compat_capacity"] > 0).all()
+    curves = pd.read_csv(out / "cost_curves.csv")
+    assert len(curves) == 9 * 26 * 2 and set(curves["mode"]) == {"compat", "textbook"}

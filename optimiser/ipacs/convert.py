@@ -36,6 +36,7 @@ import pandas as pd
 
 from optimiser.data.files import write_folder
 from optimiser.data.problems import InputError, ProblemList
+from optimiser.ipacs.visits import package_lengths
 from optimiser.ipacs.workbook import Workbook
 
 HORIZON_DAYS = 14
@@ -177,8 +178,12 @@ def _flow(workbook: Workbook, nodes: list[str], arrival: str, los: str, rates, r
             continue
         weights = np.array([workbook.arrivals[(n, arrival)].sum() for n in members], dtype=float)
         weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(members), 1 / len(members))
-        median = float(sum(w * workbook.stays[(n, los)].median for w, n in zip(weights, members)))
-        mean = float(sum(w * workbook.stays[(n, los)].mean for w, n in zip(weights, members)))
+        if pathway == 1:  # as the visit model draws packages: rounded and cut at mean + 3 sd
+            moments = [package_lengths(workbook.stays[(n, los)], workbook.stays[(n, los)].sigma) for n in members]
+        else:
+            moments = [(workbook.stays[(n, los)].median, workbook.stays[(n, los)].mean) for n in members]
+        median = float(sum(w * m[0] for w, m in zip(weights, moments)))
+        mean = float(sum(w * m[1] for w, m in zip(weights, moments)))
         lines.append(f"pathway{pathway} = {{ median = {median:.3f}, mean = {max(mean, median):.3f} }}")
     lines += ["", "[policy]", "time_limit = 2", "known_release_days = 3", ""]
     return "\n".join(lines)

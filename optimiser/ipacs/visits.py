@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from optimiser.ipacs.streams import VisitStreams
 from optimiser.ipacs.workbook import VISIT_SD, Stay
@@ -54,6 +55,19 @@ class _Tape:
             self.at = 0
         self.at += 1
         return self.values[self.at - 1]
+
+
+def package_lengths(stay: Stay, sdlog: float) -> tuple[int, float]:
+    """Median and mean of a package length as the visit model draws it: round(lognormal(mu,
+    sdlog)), redrawn while <= 0 or >= mean + 3 sd (exact, from the lognormal's distribution)."""
+    law = stats.lognorm(s=sdlog, scale=math.exp(stay.mu))
+    longest = stay.mean + 3 * stay.sd
+    days = np.arange(1, int(math.ceil(longest)))
+    days = days[days < longest]
+    weights = law.cdf(days + 0.5) - law.cdf(days - 0.5)
+    weights = weights / weights.sum()
+    median = int(days[np.searchsorted(np.cumsum(weights), 0.5)])
+    return median, float((days * weights).sum())
 
 
 def _round(x: float) -> int:

@@ -60,9 +60,19 @@ class Instance:
         for row in _rows(folder, "coverage.csv"):
             self.coverage.setdefault(row["service_id"], set()).add(row["locality"])
         self.travel = {(row["from_locality"], row["to_locality"]): float(row["minutes"]) for row in _rows(folder, "travel.csv")}
+        # v2 (section 6.1): time-of-day bands; capacity rows with a band are that band's
+        self.bands = list(settings.get("bands", []))
+        self.band_hours: dict[str, dict] = {}
+        for row in _rows(folder, "care_bands.csv"):
+            self.band_hours.setdefault(row["patient_id"], {})[row["band"]] = float(row["hours"])
         self.capacity: dict[str, list] = {}
+        self.band_capacity: dict[tuple, list] = {}
         for row in _rows(folder, "capacity.csv"):
-            self.capacity.setdefault(row["service_id"], []).append((max(0, self.day(row["date"])), float(row["amount"])))
+            entry = (max(0, self.day(row["date"])), float(row["amount"]))
+            if row.get("band", ""):
+                self.band_capacity.setdefault((row["service_id"], row["band"]), []).append(entry)
+            else:
+                self.capacity.setdefault(row["service_id"], []).append(entry)
         self.stock: dict[tuple, list] = {}
         for row in _rows(folder, "equipment.csv"):
             key = (row["store_id"], row["item"])
@@ -81,12 +91,29 @@ class Instance:
         earliest = self.day(row["earliest_date"]) if row.get("earliest_date") else -(10**9)
         return max(0, self.r(p), earliest)
 
+    def carers(self, p) -> int:
+        row = self.patients[p]
+        return int(row["carers"]) if row.get("carers") else 1
+
     def use(self, p) -> float:
         row = self.patients[p]
         if int(row["pathway"]) == 1:
-            carers = int(row["carers"]) if row.get("carers") else 1
-            return float(row["care_hours"]) * carers
+            hours = float(row["care_hours"]) if row.get("care_hours") else sum(self.band_hours.get(p, {}).values())
+            return hours * self.carers(p)
         return 1.0
+
+    def band_use(self, p, band) -> float:
+        """Section 6.1: hours in the band x carers (pathway 1)."""
+        if int(self.patients[p]["pathway"]) != 1:
+            return 0.0
+        return self.band_hours.get(p, {}).get(band, 0.0) * self.carers(p)
+
+    def has_bands(self, s) -> bool:
+        return any(service == s for service, _ in self.band_capacity)
+
+    def all_day_rule(self, s) -> bool:
+        """Rule 5 holds for a service with any all-day row, or with no band rows (v1)."""
+        return s in self.capacity or not self.has_bands(s)
 
     def items(self, p) -> list[str]:
         row = self.patients[p]
@@ -158,8 +185,14 @@ class Instance:
             for d in range(self.D):
                 used = sum(self.use(p) for p, (t, e) in plan.items() if t == s and e <= d)
                 free = sum(a for day, a in self.capacity.get(s, []) if day <= d)
-                if used > free + 1e-6:
+                if self.all_day_rule(s) and used > free + 1e-6:
                     broken.append(f"rule 5 at {s} day {d}: {used} > {free}")
+                if int(self.services[s]["pathway"]) == 1 and self.has_bands(s):
+                    for band in self.bands:  # rule 5b: no capacity in a band without rows
+                        taken = sum(self.band_use(p, band) for p, (t, e) in plan.items() if t == s and e <= d)
+                        have = sum(a for day, a in self.band_capacity.get((s, band), []) if day <= d)
+                        if taken > have + 1e-6:
+                            broken.append(f"rule 5b at {s} {band} day {d}: {taken} > {have}")
                 if limit != "" and sum(1 for t, e in plan.values() if t == s and e == d) > int(float(limit)):
                     broken.append(f"rule 6 at {s} day {d}")
         needs: dict[tuple, list] = {}

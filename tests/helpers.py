@@ -47,6 +47,7 @@ HEADERS = {
     "travel.csv": ["from_locality", "to_locality", "minutes"],
     "equipment.csv": ["store_id", "item", "date", "quantity"],
     "pinned.csv": ["patient_id", "service_id", "date"],
+    "care_bands.csv": ["patient_id", "band", "hours"],
 }
 
 
@@ -67,11 +68,16 @@ def write_snapshot(
     pinned=None,
     horizon: int = 5,
     weights: dict | None = None,
+    bands: list[str] | None = None,
+    care_bands=None,
 ) -> Path:
-    """Write a snapshot folder; rows are dicts (missing columns are written empty)."""
+    """Write a snapshot folder; rows are dicts (missing columns are written empty). A column
+    beyond a file's usual ones (capacity's v2 ``band``) is written when a row has it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     toml = f"snapshot_date = {SNAPSHOT_DATE.isoformat()}\nhorizon_days = {horizon}\n"
+    if bands:
+        toml += "bands = [" + ", ".join(f'"{b}"' for b in bands) + "]\n"
     if weights:
         toml += "[weights]\n" + "".join(f"{key} = {value}\n" for key, value in weights.items())
     (folder / "snapshot.toml").write_text(toml)
@@ -87,12 +93,14 @@ def write_snapshot(
         "travel.csv": travel,
         "equipment.csv": equipment,
         "pinned.csv": pinned,
+        "care_bands.csv": care_bands,
     }
     for name, rows in tables.items():
         if rows is None:
             continue
+        extra = sorted({key for row in rows for key in row} - set(HEADERS[name]))
         with open(folder / name, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=HEADERS[name])
+            writer = csv.DictWriter(handle, fieldnames=HEADERS[name] + extra)
             writer.writeheader()
             for row in rows:
                 writer.writerow({key: ("" if value is None else value) for key, value in row.items()})
@@ -174,6 +182,65 @@ def random_tiny_snapshot(folder: Path, seed: int, patients: int = 6, services: i
         horizon=horizon,
         weights=weights,
     )
+
+
+def random_tiny_banded_snapshot(folder: Path, seed: int, patients: int = 5, horizon: int = 4) -> Path:
+    """A random valid v2 snapshot with time-of-day bands: pathway-1 patients with hours by
+    band, services with band rows (some also all-day rows, some none), plus a bed service."""
+    rng = random.Random(seed)
+    bands = rng.choice([["morning", "tea"], ["morning", "lunch", "bed"], ["day"]])
+    service_rows, capacity_rows = [], []
+    for i in range(rng.randint(1, 3)):
+        service_id = f"S{i}"
+        service_rows.append(
+            {
+                "service_id": service_id,
+                "pathway": 1,
+                "locality": "A",
+                "double_handed": rng.choice(["yes", "no"]),
+                "max_admissions_per_day": rng.choice(["", "", 1]),
+                "weekend_admissions": rng.choice(["", "no"]),
+            }
+        )
+        kind = rng.choice(["bands", "bands", "both", "all-day"])
+        if kind in ("bands", "both"):
+            for band in bands:
+                for _ in range(rng.randint(0, 2)):
+                    capacity_rows.append(
+                        {
+                            "service_id": service_id,
+                            "date": day(rng.randint(-1, horizon - 1)),
+                            "amount": rng.choice([0.5, 1, 1.5, 2]),
+                            "band": band,
+                        }
+                    )
+        if kind in ("both", "all-day"):
+            capacity_rows.append(
+                {"service_id": service_id, "date": day(rng.randint(-1, horizon - 1)), "amount": rng.choice([1, 2, 3]), "band": ""}
+            )
+    service_rows.append({"service_id": "B0", "pathway": 2, "locality": "A"})
+    capacity_rows.append({"service_id": "B0", "date": day(0), "amount": rng.randint(0, 2), "band": ""})
+    patient_rows, band_rows = [], []
+    for i in range(rng.randint(1, patients)):
+        pathway = rng.choice([1, 1, 1, 2])
+        pid = f"P{i}"
+        patient_rows.append(
+            {
+                "patient_id": pid,
+                "site": "H",
+                "locality": "A",
+                "pathway": pathway,
+                "ready_date": day(rng.randint(-3, horizon - 1)),
+                "priority": rng.choice(["", 1, 2]),
+                "carers": rng.choice(["", 1, 2]) if pathway == 1 else "",
+            }
+        )
+        if pathway == 1:
+            chosen = rng.sample(bands, rng.randint(1, len(bands)))
+            hours = {band: rng.choice([0.5, 1]) for band in chosen}
+            band_rows += [{"patient_id": pid, "band": band, "hours": h} for band, h in hours.items()]
+            patient_rows[-1]["care_hours"] = rng.choice(["", sum(hours.values())])
+    return write_snapshot(folder, patient_rows, service_rows, capacity_rows, horizon=horizon, bands=bands, care_bands=band_rows)
 
 
 def append_rows(folder: Path, name: str, rows: list[dict]) -> None:

@@ -64,11 +64,13 @@ def check_references(snapshot: Snapshot, problems: ProblemList) -> None:
 
 
 def check_pathway_one(snapshot: Snapshot, problems: ProblemList) -> None:
-    """Pathway-1 patients need care_hours > 0 (care_hours x carers is what they use)."""
+    """Pathway-1 patients need care_hours > 0 (care_hours x carers is what they use); with
+    bands (v2) an empty care_hours is the sum of the patient's care_bands.csv hours."""
     patients = snapshot.patients
     pathway_one = patients["pathway"] == 1
     hours = patients["care_hours"]
-    missing = pathway_one & hours.isna()
+    banded = patients["patient_id"].isin(set(snapshot.care_bands["patient_id"])) if snapshot.settings.bands else False
+    missing = pathway_one & hours.isna() & ~banded
     for line in patients.loc[missing, LINE]:
         problems.add(
             "patients.csv",
@@ -134,7 +136,9 @@ def check_nhs_numbers(snapshot: Snapshot, problems: ProblemList) -> None:
     digits = numbers[given].map(nhs_digits)
     repeated = digits[digits.duplicated(keep=False)]
     for line in patients.loc[repeated.index, LINE]:
-        problems.add("patients.csv", int(line), "nhs_number", None, "is the NHS number of another patient too; give each person one row")
+        problems.add(
+            "patients.csv", int(line), "nhs_number", None, "is the NHS number of another patient too; give each person one row"
+        )
 
 
 LONG_HORIZON_DAYS = 60
@@ -156,3 +160,85 @@ def plausibility_notes(snapshot: Snapshot) -> list[str]:
         lines = ", ".join(str(int(line)) for line in old[:5]) + (f" and {len(old) - 5} more" if len(old) > 5 else "")
         notes.append(f"patients.csv lines {lines}: ready_date over a year before the snapshot date; is it right?")
     return notes
+
+
+def check_care_bands(snapshot: Snapshot, problems: ProblemList) -> None:
+    """v2 (time-of-day bands): care_bands.csv and capacity.csv's band column agree with
+    snapshot.toml's bands; every pathway-1 patient has its hours by band, and a care_hours
+    given as well is their sum."""
+    bands = set(snapshot.settings.bands)
+    rows, patients, capacity = snapshot.care_bands, snapshot.patients, snapshot.capacity
+    capacity = capacity.assign(band=capacity["band"].fillna("") if "band" in capacity else "")
+    if not bands:
+        if len(rows):
+            problems.add(
+                "care_bands.csv",
+                None,
+                None,
+                None,
+                'bands is not set in snapshot.toml; add bands = ["morning", ...] or remove the file',
+            )
+        for line, band in zip(capacity.loc[capacity["band"] != "", LINE], capacity.loc[capacity["band"] != "", "band"]):
+            problems.add(
+                "capacity.csv",
+                int(line),
+                "band",
+                band,
+                "bands is not set in snapshot.toml; add bands = [...] or leave band empty",
+            )
+        return
+    pathway = dict(zip(patients["patient_id"], patients["pathway"]))
+    for line, pid, band in zip(rows[LINE], rows["patient_id"], rows["band"]):
+        if pid not in pathway:
+            problems.add(
+                "care_bands.csv",
+                int(line),
+                "patient_id",
+                pid,
+                "is not a patient_id in patients.csv; fix the id or remove the row",
+            )
+        elif pathway[pid] != 1:
+            problems.add("care_bands.csv", int(line), "patient_id", pid, "is not a pathway-1 patient; only home care has bands")
+        if band not in bands:
+            problems.add(
+                "care_bands.csv",
+                int(line),
+                "band",
+                band,
+                f"is not one of snapshot.toml's bands ({', '.join(snapshot.settings.bands)})",
+            )
+    totals = rows.groupby("patient_id")["hours"].sum()
+    for line, pid, path, hours in zip(patients[LINE], patients["patient_id"], patients["pathway"], patients["care_hours"]):
+        if path != 1:
+            continue
+        if pid not in totals.index:
+            problems.add(
+                "patients.csv",
+                int(line),
+                "patient_id",
+                pid,
+                "has no rows in care_bands.csv; give its hours of care a day by band",
+            )
+        elif not np.isnan(hours) and abs(hours - totals[pid]) > 1e-9:
+            problems.add(
+                "patients.csv",
+                int(line),
+                "care_hours",
+                f"{hours:g}",
+                f"is not the sum of its care_bands.csv hours ({totals[pid]:g}); leave it empty or make them agree",
+            )
+    service_pathway = dict(zip(snapshot.services["service_id"], snapshot.services["pathway"]))
+    banded = capacity[capacity["band"] != ""]
+    for line, sid, band in zip(banded[LINE], banded["service_id"], banded["band"]):
+        if band not in bands:
+            problems.add(
+                "capacity.csv",
+                int(line),
+                "band",
+                band,
+                f"is not one of snapshot.toml's bands ({', '.join(snapshot.settings.bands)})",
+            )
+        elif service_pathway.get(sid, 1) != 1:
+            problems.add(
+                "capacity.csv", int(line), "band", band, "is on a bed service; bands are carer-hours of pathway-1 services"
+            )

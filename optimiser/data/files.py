@@ -4,6 +4,7 @@ reading an earlier plan's placements back."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import tempfile
@@ -166,9 +167,10 @@ def snapshot_files(snapshot) -> dict[str, str]:
     states are written as, for a reader of the contract (the tests' independent checker)."""
     settings = snapshot.settings
     weights = "".join(f"{name} = {value!r}\n" for name, value in vars(settings.weights).items())
+    bands = f"bands = {json.dumps(list(settings.bands))}\n" if settings.bands else ""
     files = {
         SNAPSHOT_FILE: f"snapshot_date = {settings.snapshot_date.isoformat()}\nhorizon_days = {settings.horizon_days}\n"
-        f"[weights]\n{weights}"
+        f"{bands}[weights]\n{weights}"
     }
     for table in TABLES:
         frame = getattr(snapshot, table.file.removesuffix(".csv"))

@@ -34,7 +34,7 @@ from optimiser.data.schema import (
 )
 
 LINE = "line"  # every table keeps the file line of each row in this column
-SETTINGS_KEYS = ("snapshot_date", "horizon_days", "weights")
+SETTINGS_KEYS = ("snapshot_date", "horizon_days", "weights", "bands")
 
 
 def did_you_mean(key: str, known) -> str:
@@ -88,10 +88,25 @@ def read_settings(folder: Path, problems: ProblemList) -> Settings | None:
         problems.add(SNAPSHOT_FILE, None, "horizon_days", horizon, "horizon_days must be a whole number of days >= 1")
         horizon = None
     weights = _settings_weights(document.get("weights", {}), problems)
+    bands = _settings_bands(document.get("bands"), problems)
     _locate_keys(text, problems, start)
-    if snapshot_date is None or horizon is None or weights is None:
+    if snapshot_date is None or horizon is None or weights is None or bands is None:
         return None
-    return Settings(snapshot_date=snapshot_date, horizon_days=horizon, weights=weights)
+    return Settings(snapshot_date=snapshot_date, horizon_days=horizon, weights=weights, bands=bands)
+
+
+def _settings_bands(value, problems: ProblemList) -> tuple[str, ...] | None:
+    """v2: ``bands = ["morning", ...]``, at least one name, each once; absent: none."""
+    if value is None:
+        return ()
+    names = value if isinstance(value, list) else None
+    if not names or not all(isinstance(name, str) and name.strip() and name == name.strip() for name in names):
+        problems.add(SNAPSHOT_FILE, None, "bands", value, 'must be a list of one or more band names, e.g. ["morning", "lunch"]')
+        return None
+    if len(set(names)) < len(names):
+        problems.add(SNAPSHOT_FILE, None, "bands", value, "names a band twice; give each once")
+        return None
+    return tuple(names)
 
 
 def _locate_keys(text: str, problems: ProblemList, start: int) -> None:

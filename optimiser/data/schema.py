@@ -53,9 +53,7 @@ PATIENTS = Table(
     key=("patient_id",),
     row_is="a discharge-ready patient",
     columns=(
-        Column(
-            "patient_id", "id", required=True, hint="give every patient a unique id", derivable_from="nhs_number"
-        ),
+        Column("patient_id", "id", required=True, hint="give every patient a unique id", derivable_from="nhs_number"),
         Column("site", "id", required=True, hint="give the hospital site code"),
         Column("locality", "id", required=True, hint="use a locality_id from localities.csv"),
         Column(
@@ -132,6 +130,7 @@ CAPACITY = Table(
         Column("service_id", "id", required=True, hint="use a service_id from services.csv"),
         Column("date", "date", required=True, hint="write the date as YYYY-MM-DD"),
         Column("amount", "number", required=True, minimum=0.0, hint="amount must be a number >= 0 (beds or carer-hours)"),
+        Column("band", "text", default=""),  # v2: a time-of-day band of snapshot.toml's bands; empty = all day
     ),
 )
 
@@ -193,7 +192,19 @@ PINNED = Table(
     ),
 )
 
-TABLES: tuple[Table, ...] = (PATIENTS, SERVICES, CAPACITY, LOCALITIES, COVERAGE, TRAVEL, EQUIPMENT, PINNED)
+CARE_BANDS = Table(
+    "care_bands.csv",
+    required=False,
+    key=("patient_id", "band"),
+    row_is="a pathway-1 patient's hours of care a day in one time-of-day band (v2)",
+    columns=(
+        Column("patient_id", "id", required=True, hint="use a patient_id from patients.csv"),
+        Column("band", "id", required=True, hint="use a band of snapshot.toml's bands"),
+        Column("hours", "number", required=True, minimum=0.0, strict_minimum=True, hint="hours must be a number > 0"),
+    ),
+)
+
+TABLES: tuple[Table, ...] = (PATIENTS, SERVICES, CAPACITY, LOCALITIES, COVERAGE, TRAVEL, EQUIPMENT, PINNED, CARE_BANDS)
 
 
 @dataclass(frozen=True)
@@ -227,3 +238,4 @@ class Settings:
     snapshot_date: object  # datetime.date
     horizon_days: int = DEFAULT_HORIZON_DAYS
     weights: Weights = field(default_factory=Weights)
+    bands: tuple[str, ...] = ()  # v2: time-of-day bands of pathway-1 care (none: v1)

@@ -45,6 +45,9 @@ class Snapshot:
     equipment: pd.DataFrame
     pinned: pd.DataFrame
     source: Path | None = None
+    care_bands: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame({"line": [], "patient_id": [], "band": [], "hours": []})
+    )  # v2: a pathway-1 patient's care hours by time-of-day band
     derived: dict = field(default_factory=dict, repr=False, compare=False)  # rules.derived's values, shared by copies
     content_hash: str | None = None  # sha256 of the files as read (``content_hash``)
     notes: list = field(default_factory=list, repr=False, compare=False)  # warnings: allowed, rarely meant
@@ -150,6 +153,7 @@ def read_snapshot(folder: str | Path, problems: ProblemList, pseudonym_key: byte
         travel=tables["travel.csv"],
         equipment=tables["equipment.csv"],
         pinned=tables["pinned.csv"],
+        care_bands=tables["care_bands.csv"],
         source=folder,
         content_hash=content_hash(folder),
     )
@@ -223,6 +227,9 @@ def prepare(snapshot: Snapshot) -> None:
     patients["ready_day"] = ready.astype(np.int64)
     patients["earliest_day"] = np.fmax(np.fmax(ready, np.nan_to_num(earliest, nan=0.0)), 0.0).astype(np.int64)
     pathway_one = (patients["pathway"] == 1).to_numpy()
+    if snapshot.settings.bands and len(snapshot.care_bands):  # v2: care_hours is the sum of the bands' hours
+        banded = snapshot.care_bands.groupby("patient_id")["hours"].sum()
+        patients["care_hours"] = patients["care_hours"].fillna(patients["patient_id"].map(banded))
     care = np.nan_to_num(patients["care_hours"].to_numpy(dtype=float), nan=0.0)
     carers = patients["carers"].to_numpy(dtype=float)
     patients["use"] = np.where(pathway_one, care * carers, 1.0)

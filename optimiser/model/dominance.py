@@ -191,9 +191,10 @@ PROVEN_FOR = ("assignment", "capacity", "admissions", "equipment")  # the famili
 def with_dominance(formulation: Formulation) -> tuple[Formulation, Dominance]:
     """The formulation with its dominance rows added (same variables, same optimum).
 
-    The proof covers the families in ``PROVEN_FOR`` only; another family could tell
-    p and q apart, so with one the rows are refused (ValueError)."""
-    unproven = [family.name for family in formulation.families if family.name not in PROVEN_FOR]
+    The proof covers the families in ``PROVEN_FOR`` only; another family with rows in this
+    model could tell p and q apart, so with one the rows are refused (ValueError)."""
+    with_rows = {block.family for block in formulation.blocks if block.size}
+    unproven = [family.name for family in formulation.families if family.name not in PROVEN_FOR and family.name in with_rows]
     if unproven:
         raise ValueError(f"dominance rows are proven for {', '.join(PROVEN_FOR)} only, not for {', '.join(unproven)}")
     dominance = find_dominance(formulation)

@@ -167,6 +167,12 @@ def cumulative_capacity(snapshot: Snapshot) -> np.ndarray:
     horizon = snapshot.horizon
     arrivals = np.zeros((len(snapshot.services), horizon))
     capacity = snapshot.capacity
+    banded = band_of_rows(capacity) != ""
+    if banded.any():  # v2: band rows are rule 5b's; rule 5 holds where a service has all-day rows or no band rows
+        capacity = capacity[~banded]
+        service_index = snapshot.service_index
+        only_bands = set(snapshot.capacity.loc[banded, "service_id"]) - set(capacity["service_id"])
+        arrivals[service_index.loc[sorted(only_bands)].to_numpy(), 0] = np.inf
     if len(capacity):
         service_index = snapshot.service_index
         days = np.maximum(snapshot.day_of(capacity["date"]), 0).astype(np.int64)
@@ -176,6 +182,53 @@ def cumulative_capacity(snapshot: Snapshot) -> np.ndarray:
             np.add.at(arrivals, (rows, days[inside]), capacity["amount"].to_numpy(dtype=float)[inside])
     with np.errstate(over="ignore"):
         return np.cumsum(arrivals, axis=1)
+
+
+def band_of_rows(capacity: pd.DataFrame) -> pd.Series:
+    """capacity.csv's band column ("" for all-day rows, and for rows made without one)."""
+    if "band" not in capacity.columns:
+        return pd.Series("", index=capacity.index, dtype=object)
+    return capacity["band"].fillna("").astype(str)
+
+
+@derived("services", "capacity", "settings")
+def band_capacity(snapshot: Snapshot) -> tuple[np.ndarray, np.ndarray]:
+    """Rule 5b (v2): ``(services, Cap)``: the pathway-1 services with band rows, and
+    Cap[k, b, d], the carer-hours of band b (in snapshot.toml's order) arrived at the k-th of
+    them by day d, shape (those services, bands, D). A service with band rows has no
+    capacity in a band it has no rows for."""
+    bands = snapshot.settings.bands
+    capacity = snapshot.capacity[band_of_rows(snapshot.capacity) != ""]
+    if not bands or capacity.empty:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, len(bands), snapshot.horizon))
+    services = np.unique(snapshot.service_index.loc[capacity["service_id"]].to_numpy())
+    position = np.full(len(snapshot.services), -1)
+    position[services] = np.arange(len(services))
+    arrivals = np.zeros((len(services), len(bands), snapshot.horizon))
+    days = np.maximum(snapshot.day_of(capacity["date"]), 0).astype(np.int64)
+    inside = days < snapshot.horizon
+    k = position[snapshot.service_index.loc[capacity["service_id"]].to_numpy()][inside]
+    b = pd.Index(bands).get_indexer(capacity["band"])[inside]
+    with np.errstate(over="ignore"):
+        np.add.at(arrivals, (k, b, days[inside]), capacity["amount"].to_numpy(dtype=float)[inside])
+        return services, np.cumsum(arrivals, axis=2)
+
+
+@derived("patients", "care_bands", "settings")
+def band_use(snapshot: Snapshot) -> np.ndarray:
+    """Rule 5b (v2): use[p, b] = hours of band b x carers of patient p (0 off pathway 1)."""
+    bands = snapshot.settings.bands
+    use = np.zeros((len(snapshot.patients), len(bands)))
+    rows = snapshot.care_bands
+    if bands and len(rows):
+        index = snapshot.patient_index
+        known = rows["patient_id"].isin(index.index)
+        p = index.loc[rows.loc[known, "patient_id"]].to_numpy()
+        b = pd.Index(bands).get_indexer(rows.loc[known, "band"])
+        np.add.at(use, (p, b), rows.loc[known, "hours"].to_numpy(dtype=float))
+        use *= snapshot.patients["carers"].to_numpy(dtype=float)[:, None]
+        use[(snapshot.patients["pathway"] != 1).to_numpy()] = 0.0
+    return use
 
 
 @derived("equipment", "settings")

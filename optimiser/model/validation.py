@@ -11,7 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optimiser.data.checks import check_nhs_numbers, check_pathway_one, check_pinned_references, check_references
+from optimiser.data.checks import (
+    check_care_bands,
+    check_nhs_numbers,
+    check_pathway_one,
+    check_pinned_references,
+    check_references,
+)
 from optimiser.data.problems import ProblemList
 from optimiser.data.reading import LINE
 from optimiser.data.snapshot import Snapshot, prepare
@@ -24,6 +30,7 @@ def check_snapshot(snapshot: Snapshot, problems: ProblemList) -> None:
     """Run every cross-file check; prepare derived columns when the basics hold."""
     check_references(snapshot, problems)
     check_pathway_one(snapshot, problems)
+    check_care_bands(snapshot, problems)
     check_nhs_numbers(snapshot, problems)
     pinned_ok = check_pinned_references(snapshot, problems)
     if problems:

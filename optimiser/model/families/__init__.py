@@ -14,11 +14,12 @@ from collections.abc import Iterator
 
 from optimiser.model.families.admissions import Admissions
 from optimiser.model.families.assignment import Assignment
+from optimiser.model.families.bands import Bands
 from optimiser.model.families.base import Family, Room
 from optimiser.model.families.capacity import Capacity
 from optimiser.model.families.equipment import Equipment
 
-FAMILIES: list[Family] = [Assignment(), Capacity(), Admissions(), Equipment()]
+FAMILIES: list[Family] = [Assignment(), Capacity(), Bands(), Admissions(), Equipment()]
 
 
 def active() -> tuple[Family, ...]:

@@ -291,7 +291,12 @@ def _open_parts_line(parts: dict) -> str:
 
 @main.command()
 @SNAPSHOT
-@click.option("--add-capacity", multiple=True, metavar="SERVICE:DATE:AMOUNT", help="More beds or carer-hours from DATE on.")
+@click.option(
+    "--add-capacity",
+    multiple=True,
+    metavar="SERVICE:DATE:AMOUNT[:BAND]",
+    help="More beds or carer-hours from DATE on (in one time-of-day BAND of a v2 snapshot).",
+)
 @click.option("--close", multiple=True, metavar="SERVICE", help="The service takes no new patients.")
 @click.option("--add-stock", multiple=True, metavar="STORE:ITEM:DATE:QTY", help="More equipment arriving at a store.")
 @solve_options
@@ -353,7 +358,11 @@ def value(snapshot, out, candidates, bed_day_cost, top, **solve) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "capacity_value.csv", safe_csv(table.assign(snapshot_hash=loaded.content_hash)))
     shown = table.head(top).assign(
-        what=lambda t: np.where(t["kind"] == "service", t["service_id"], t["store_id"] + " " + t["item"])
+        what=lambda t: np.where(
+            t["kind"] == "service",
+            t["service_id"],
+            np.where(t["kind"] == "band", t["service_id"] + " " + t.get("band", ""), t["store_id"] + " " + t["item"]),
+        )
     )
     if len(shown):
         click.echo(

@@ -133,3 +133,43 @@ def test_the_banded_optimum_is_the_brute_force_optimum_on_every_route(tmp_path, 
     greedy.write(tmp_path / "greedy")
     assert check_plan_folder(folder, tmp_path / "greedy")[0] == []
     assert Instance(folder).bands == list(snapshot.settings.bands)
+
+
+def _two_morning_patients(tmp_path):
+    patients = [home_patient_banded("P1"), home_patient_banded("P2")]
+    rows = [{"patient_id": p, "band": "morning", "hours": 1} for p in ("P1", "P2")]
+    capacity = [
+        {"service_id": "R", "date": day(0), "amount": 20, "band": ""},
+        {"service_id": "R", "date": day(0), "amount": 1, "band": "morning"},
+    ]
+    return banded(tmp_path, patients, capacity, care_bands=rows)
+
+
+def test_one_more_band_hour_is_valued_by_exact_re_solves(tmp_path):
+    from optimiser import capacity_value
+
+    folder = _two_morning_patients(tmp_path)
+    table = capacity_value(load_snapshot(folder), candidates=5)
+    band = table[table["kind"] == "band"]
+    assert len(band) and band["band"].iat[0] == "morning" and band["service_id"].iat[0] == "R"
+    # the value is the difference of two brute-force optima: with the hour, both start on day 0
+    bigger = tmp_path / "bigger"
+    import shutil
+
+    shutil.copytree(folder, bigger)
+    with open(bigger / "capacity.csv", "a") as handle:
+        handle.write(f"R,{day(0)},1,morning\n")
+    saved = brute_force_optimum(folder) - brute_force_optimum(bigger)
+    assert saved > 0 and band["objective_saved"].iat[0] == pytest.approx(saved)
+
+
+def test_what_if_adds_capacity_in_a_band(tmp_path):
+    folder = _two_morning_patients(tmp_path)
+    result = CliRunner().invoke(main, ["whatif", str(folder), "--add-capacity", f"R:{day(0)}:1:morning"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "add 1 capacity in the morning band at R" in result.output
+        and "placed                           1           2" in result.output
+    )
+    result = CliRunner().invoke(main, ["whatif", str(folder), "--add-capacity", f"R:{day(0)}:1:noon"])
+    assert result.exit_code == 2 and "is not a band of the snapshot (morning, tea)" in result.stderr

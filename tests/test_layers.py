@@ -56,7 +56,12 @@ def upward(modules: dict) -> list[str]:
 
 
 def deferred(modules: dict) -> list[str]:
-    return [f"{module} imports {imported} inside a function" for module, imports in modules.items() for imported, top in imports if not top]
+    return [
+        f"{module} imports {imported} inside a function"
+        for module, imports in modules.items()
+        for imported, top in imports
+        if not top
+    ]
 
 
 def test_no_module_imports_a_higher_layer():

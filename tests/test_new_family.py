@@ -45,7 +45,7 @@ class SiteStartsRoom(Room):
 class SiteStarts(Family):
     """At most ``most`` starts a day among the patients of one hospital site:
 
-        sum_{p at site h, s} x[p, s, d] <= most      for sites h, days d
+    sum_{p at site h, s} x[p, s, d] <= most      for sites h, days d
     """
 
     name = "site_starts"
@@ -75,7 +75,9 @@ class SiteStarts(Family):
         for (where, d), count in counts.items():
             if count > self.most:
                 for line in pinned.loc[(site == where) & (pinned["day"].to_numpy() == d), LINE]:
-                    problems.add("pinned.csv", int(line), "patient_id", None, f"more than {self.most} pinned starts at site {where}")
+                    problems.add(
+                        "pinned.csv", int(line), "patient_id", None, f"more than {self.most} pinned starts at site {where}"
+                    )
 
     def start_intervals(self, snapshot, triples):
         return triples["day"].to_numpy()  # a per-day row: every day its own interval, none dropped

@@ -33,7 +33,6 @@ class FakeRoute:
         self.name, self.solve = name, solve
 
 
-
 def as_dict(plan) -> dict:
     return {row.patient_id: (row.service_id, int(row.day)) for row in plan.placements.itertuples()}
 

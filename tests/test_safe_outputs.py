@@ -174,7 +174,11 @@ def test_a_plan_a_hub_can_phone_from(tmp_path):
     assert list(rows[0])[:5] == ["patient_id", "service_id", "start_date", "wait_days", "cost"]
     assert list(rows[0])[5:] == ["service_name", "pathway", "site", "locality", "priority", "start_weekday"]
     first = next(row for row in rows if row["patient_id"] == "PT000001")
-    assert first["start_weekday"] == "Tuesday" and first["start_date"] == "2026-12-01" and first["service_name"].startswith("Home care")
+    assert (
+        first["start_weekday"] == "Tuesday"
+        and first["start_date"] == "2026-12-01"
+        and first["service_name"].startswith("Home care")
+    )
     assert runner.invoke(main, ["report", str(tmp_path / "plan")]).exit_code == 0
     report = (tmp_path / "plan" / "report.html").read_text()
     assert "Who goes where, when" in report and "<td>Tue 01 Dec 2026</td><td>Home care S01-HC03</td>" in report

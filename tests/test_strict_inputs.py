@@ -15,7 +15,9 @@ DEMO = Path(__file__).resolve().parent.parent / "instances" / "demo"
 def test_unknown_keys_of_snapshot_toml_are_errors_with_a_hint(tmp_path):
     folder = tmp_path / "s"
     shutil.copytree(DEMO, folder)
-    (folder / "snapshot.toml").write_text("snapshot_date = 2026-11-26\nhorizon_day = 7\nbands = []\n[weights]\ntravel_weigth = 0.02\n")
+    (folder / "snapshot.toml").write_text(
+        "snapshot_date = 2026-11-26\nhorizon_day = 7\nbands = []\n[weights]\ntravel_weigth = 0.02\n"
+    )
     with pytest.raises(InputError) as error:
         load_snapshot(folder)
     assert [str(problem) for problem in error.value.problems] == [

@@ -46,6 +46,7 @@ from optimiser.solve.highs import solve_lp
 COLUMNS = [
     "kind",
     "service_id",
+    "band",
     "store_id",
     "item",
     "pathway",
@@ -87,6 +88,8 @@ def capacity_value(
         date = dt.date.fromisoformat(candidate.from_date)
         if candidate.kind == "service":
             change = AddCapacity(candidate.service_id, date, 1.0)
+        elif candidate.kind == "band":
+            change = AddCapacity(candidate.service_id, date, 1.0, candidate.band)
         else:
             change = AddStock(candidate.store_id, candidate.item, date, 1.0)
         pathway = int(candidate.pathway)
@@ -107,6 +110,8 @@ def capacity_value(
             }
         )
     table = pd.DataFrame(rows, columns=COLUMNS)
+    if not snapshot.settings.bands:
+        table = table.drop(columns="band")  # v1: the v1 columns
     order = np.lexsort((table.index.to_numpy(), -table["objective_saved"].to_numpy(dtype=float)))
     return table.iloc[order].reset_index(drop=True)
 
@@ -132,6 +137,15 @@ def _candidates(base: Plan, most: int) -> pd.DataFrame:
                     estimate = max(float(-mine.loc[mine["day"] >= d, "dual"].sum()), 0.0)
                     if d == 0 or estimate > DUAL_ZERO:
                         estimates[("service", service_id, d)] = estimate
+        elif block.family == "bands":  # v2: one more carer-hour in a band, from a day on
+            frame = block.keys.assign(dual=dual * block.scale, day=snapshot.day_of(block.keys["date"]).astype(int))
+            for (service_id, band), mine in frame.groupby(["service_id", "band"], sort=False):
+                nonzero = mine[mine["dual"] < -DUAL_ZERO]
+                days = sorted({0} | {b + 1 for b in nonzero["day"] if b + 1 < snapshot.horizon})
+                for d in days:
+                    estimate = max(float(-mine.loc[mine["day"] >= d, "dual"].sum()), 0.0)
+                    if d == 0 or estimate > DUAL_ZERO:
+                        estimates[("band", (service_id, band), d)] = estimate
         elif block.family == "equipment":
             frame = block.keys.assign(dual=dual)
             for (store, item), mine in frame.groupby(["store", "item"], sort=False):
@@ -144,13 +158,18 @@ def _candidates(base: Plan, most: int) -> pd.DataFrame:
     for (kind, what, d), estimate in estimates.items():
         if kind == "service":
             pathway = int(pathway_of[what])
-            rows.append(("service", what, "", "", pathway, d, "carer-hour a day" if pathway == 1 else "bed", estimate))
+            rows.append(("service", what, "", "", "", pathway, d, "carer-hour a day" if pathway == 1 else "bed", estimate))
+        elif kind == "band":
+            rows.append(("band", what[0], what[1], "", "", 1, d, f"{what[1]} carer-hour a day", estimate))
         else:
-            rows.append(("equipment", "", what[0], what[1], 1, d, "item", estimate))
-    table = pd.DataFrame(rows, columns=["kind", "service_id", "store_id", "item", "pathway", "day", "unit", "lp_estimate"])
-    table = table.sort_values(["lp_estimate", "kind", "service_id", "store_id", "item", "day"], ascending=[False] + [True] * 5)
+            rows.append(("equipment", "", "", what[0], what[1], 1, d, "item", estimate))
+    columns = ["kind", "service_id", "band", "store_id", "item", "pathway", "day", "unit", "lp_estimate"]
+    table = pd.DataFrame(rows, columns=columns)
+    table = table.sort_values(
+        ["lp_estimate", "kind", "service_id", "band", "store_id", "item", "day"], ascending=[False] + [True] * 6
+    )
     table = table.head(most).reset_index(drop=True)
-    table.insert(5, "from_date", snapshot.date_of(table["day"].to_numpy()).to_numpy())
+    table.insert(6, "from_date", snapshot.date_of(table["day"].to_numpy()).to_numpy())
     return table.drop(columns="day")
 
 

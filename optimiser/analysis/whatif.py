@@ -37,9 +37,11 @@ class AddCapacity:
     service_id: str
     date: dt.date
     amount: float
+    band: str = ""  # v2: carer-hours of one time-of-day band; "" for the all-day pool (or beds)
 
     def __str__(self) -> str:
-        return f"add {self.amount:g} capacity at {self.service_id} from {self.date.isoformat()}"
+        where = f" in the {self.band} band" if self.band else ""
+        return f"add {self.amount:g} capacity{where} at {self.service_id} from {self.date.isoformat()}"
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,12 @@ def parse_change(option: str, text: str) -> Change:
     parts = text.split(":")
     try:
         if option == "add-capacity":
-            service, date, amount = _exactly(parts, 3, "SERVICE:DATE:AMOUNT")
-            return AddCapacity(service, dt.date.fromisoformat(date), _non_negative(amount))
+            if len(parts) == 4:
+                service, date, amount, band = _exactly(parts, 4, "SERVICE:DATE:AMOUNT[:BAND]")
+            else:
+                service, date, amount = _exactly(parts, 3, "SERVICE:DATE:AMOUNT[:BAND]")
+                band = ""
+            return AddCapacity(service, dt.date.fromisoformat(date), _non_negative(amount), band)
         if option == "close":
             (service,) = _exactly(parts, 1, "SERVICE")
             return Close(service)
@@ -118,8 +124,18 @@ def apply_changes(snapshot: Snapshot, changes: list[Change]) -> Snapshot:
         if isinstance(change, AddStock) and change.store_id not in stores:
             problems.add(CHANGE_SOURCE, None, "store", change.store_id, "is not an equipment_store in localities.csv")
             continue
+        if isinstance(change, AddCapacity) and change.band and change.band not in snapshot.settings.bands:
+            known = ", ".join(snapshot.settings.bands) or "none: snapshot.toml sets no bands"
+            problems.add(CHANGE_SOURCE, None, "band", change.band, f"is not a band of the snapshot ({known})")
+            continue
         if isinstance(change, AddCapacity):
-            row = {"line": 0, "service_id": change.service_id, "date": pd.Timestamp(change.date), "amount": change.amount}
+            row = {
+                "line": 0,
+                "service_id": change.service_id,
+                "date": pd.Timestamp(change.date),
+                "amount": change.amount,
+                "band": change.band,
+            }
             capacity = pd.concat([capacity, pd.DataFrame([row])], ignore_index=True)
         elif isinstance(change, AddStock):
             row = {

@@ -396,7 +396,11 @@ def _values_section(values: pd.DataFrame, names: dict[str, str], top: int = 10) 
     """The ``top`` capacity values, most pounds saved first (then bed-days, then objective)."""
     values = values.sort_values(["pounds_saved", "bed_days_saved", "objective_saved"], ascending=False, kind="stable").head(top)
     what = [
-        service_label(row.service_id, names) if row.kind == "service" else f"{row.store_id} {row.item}"
+        service_label(row.service_id, names)
+        if row.kind == "service"
+        else f"{service_label(row.service_id, names)} ({row.band})"
+        if row.kind == "band"
+        else f"{row.store_id} {row.item}"
         for row in values.fillna("").itertuples(index=False)
     ]
     most = max(values["pounds_saved"].max(), 1e-9)

@@ -51,7 +51,9 @@ def checked_limits(time_limit: float | None, threads: int, work_limit: int | Non
             time_limit = None
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise ValueError(f"threads {threads!r} must be a whole number >= 1")
-    if work_limit is not None and (isinstance(work_limit, bool) or not isinstance(work_limit, (int, np.integer)) or work_limit < 0):
+    if work_limit is not None and (
+        isinstance(work_limit, bool) or not isinstance(work_limit, (int, np.integer)) or work_limit < 0
+    ):
         raise ValueError(f"work_limit {work_limit!r} must be a whole number of neighbourhoods >= 0")
     return time_limit
 

@@ -46,7 +46,6 @@ from optimiser.solve.highs import solve_lp
 COLUMNS = [
     "kind",
     "service_id",
-    "band",
     "store_id",
     "item",
     "pathway",
@@ -58,6 +57,7 @@ COLUMNS = [
     "pounds_saved",
     "exact",
 ]
+BAND_COLUMNS = [*COLUMNS[:2], "band", *COLUMNS[2:]]  # v2 snapshots with time-of-day bands
 DUAL_ZERO = 1e-7  # a row dual smaller than this is taken as zero
 
 
@@ -109,7 +109,7 @@ def capacity_value(
                 "exact": part.status == "optimal" and variant.status == "optimal",
             }
         )
-    table = pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=BAND_COLUMNS)
     if not snapshot.settings.bands:
         table = table.drop(columns="band")  # v1: the v1 columns
     order = np.lexsort((table.index.to_numpy(), -table["objective_saved"].to_numpy(dtype=float)))

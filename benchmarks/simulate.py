@@ -53,7 +53,9 @@ def run(args) -> None:
         seconds = result.decision_seconds
         record["policies"][policy] = {
             "delayed_bed_days": mine.groupby("run")["delayed_bed_days"].sum().tolist(),
-            "by_pathway": {str(k): mine[mine["pathway"] == k].groupby("run")["delayed_bed_days"].sum().tolist() for k in (1, 2, 3)},
+            "by_pathway": {
+                str(k): mine[mine["pathway"] == k].groupby("run")["delayed_bed_days"].sum().tolist() for k in (1, 2, 3)
+            },
             "mean_wait": float(placed["wait_days"].astype(float).mean()),
             "p95_wait": float(np.percentile(placed["wait_days"].astype(float), 95)),
             "placed_per_run": float(len(placed) / result.flow.runs),

@@ -461,7 +461,8 @@ def _snapshot_of(plan_dir: Path) -> Path:
 @click.option(
     "--force", is_flag=True, help="Write into a folder that is not empty (snapshot files it does not write are removed)."
 )
-def generate(out: Path, size: str, seed: int, snapshot_date: str, force: bool) -> None:
+@click.option("--bands", is_flag=True, help="A v2 snapshot: pathway-1 care and carer-hours by time of day (no flow.toml).")
+def generate(out: Path, size: str, seed: int, snapshot_date: str, force: bool, bands: bool) -> None:
     """Write a synthetic snapshot calibrated to public figures (see instances/README.md)."""
     import datetime as dt
 
@@ -475,7 +476,7 @@ def generate(out: Path, size: str, seed: int, snapshot_date: str, force: bool) -
         date = dt.date.fromisoformat(snapshot_date)
     except ValueError:
         raise click.BadParameter(f"{snapshot_date!r} is not a date; write YYYY-MM-DD", param_hint="--snapshot-date") from None
-    counts = generate_snapshot(out, size=size, seed=seed, snapshot_date=date)
+    counts = generate_snapshot(out, size=size, seed=seed, snapshot_date=date, bands=bands)
     click.echo(f"Wrote {size} snapshot to {out}: {counts['patients']} patients, {counts['services']} services.")
 
 

@@ -42,9 +42,15 @@ STEP_DOWN_LOS_DAYS = 28  # median length of stay in bed-based intermediate care
 
 
 def generate_snapshot(
-    folder: str | Path, size: str = "demo", seed: int = 1, snapshot_date: dt.date | None = None, horizon_days: int = 14
+    folder: str | Path,
+    size: str = "demo",
+    seed: int = 1,
+    snapshot_date: dt.date | None = None,
+    horizon_days: int = 14,
+    bands: bool = False,
 ) -> dict:
-    """Write a contract snapshot to folder; return counts of what was written."""
+    """Write a contract snapshot to folder; return counts of what was written. ``bands``: a
+    v2 snapshot whose pathway-1 care and carer-hours are by time of day (``_with_bands``)."""
     spec = SIZES[size]
     rng = np.random.default_rng(seed)
     snapshot_date = snapshot_date or dt.date(2026, 11, 26)
@@ -57,6 +63,10 @@ def generate_snapshot(
     patients = tables["patients"]
     patients.insert(0, "patient_id", [f"PT{i + 1:06d}" for i in range(len(patients))])
     flow = _size_for_flow(np.random.default_rng([seed, 1]), tables)  # its own stream: the other tables are as before
+    settings = ""
+    if bands:
+        tables = _with_bands(np.random.default_rng([seed, 2]), tables)
+        settings = "bands = [" + ", ".join(f'"{b}"' for b in BANDS) + "]\n"
     _to_dates(tables, snapshot_date)
 
     folder = Path(folder)
@@ -64,11 +74,12 @@ def generate_snapshot(
     write_atomic(
         folder / "snapshot.toml",
         f"# synthetic snapshot: size {size}, seed {seed}; no real patient data\n"
-        f"snapshot_date = {snapshot_date.isoformat()}\nhorizon_days = {horizon_days}\n",
+        f"snapshot_date = {snapshot_date.isoformat()}\nhorizon_days = {horizon_days}\n{settings}",
     )
     for name, frame in tables.items():
         write_atomic(folder / f"{name}.csv", frame.to_csv(index=False))
-    write_atomic(folder / "flow.toml", _flow_file(flow, size, seed))
+    if not bands:  # the flow simulation does not model bands
+        write_atomic(folder / "flow.toml", _flow_file(flow, size, seed))
     return {"patients": len(patients), "services": len(tables["services"])}
 
 
@@ -158,6 +169,43 @@ def _flow_file(figures: dict, size: str, seed: int) -> str:
     lines += [f"pathway{k} = {{ median = {median:g}, mean = {mean:g} }}" for k, (median, mean) in FLOW_STAYS.items()]
     lines += ["", "[policy]", "time_limit = 2", "known_release_days = 3", "", "[equipment]", "return_days = 2", ""]
     return "\n".join(lines)
+
+
+BANDS = ("morning", "lunch", "tea", "bed")
+BAND_VISITS = {1: ("morning",), 2: ("morning", "tea"), 3: ("morning", "lunch", "tea"), 4: BANDS}  # visits a day -> bands
+BAND_SUPPLY = {"morning": 0.30, "lunch": 0.25, "tea": 0.27, "bed": 0.18}  # share of a provider's carer-hours by band
+
+
+def _with_bands(rng, tables: dict) -> dict:
+    """The tables as a v2 snapshot with time-of-day bands (an assumption, instances/README.md):
+    a pathway-1 patient's calls are its care hours / 0.625 (1 to 4 visits a day), the first in
+    the morning, then tea, lunch and bed (``BAND_VISITS``), each an equal share of its hours;
+    every provider's carer-hours are split by ``BAND_SUPPLY`` (mornings scarcest against their
+    demand), in quarter hours, with no all-day rows."""
+    patients = tables["patients"]
+    rows = []
+    for pid, pathway, hours in zip(patients["patient_id"], patients["pathway"], patients["care_hours"]):
+        if pathway != 1:
+            continue
+        visits = int(np.clip(round(hours / 0.625), 1, 4))
+        for band in BAND_VISITS[visits]:
+            rows.append({"patient_id": pid, "band": band, "hours": round(hours / visits, 4)})
+    care_bands = pd.DataFrame(rows, columns=["patient_id", "band", "hours"])
+    patients["care_hours"] = np.where(
+        patients["pathway"] == 1, patients["patient_id"].map(care_bands.groupby("patient_id")["hours"].sum()), np.nan
+    )
+    services, capacity = tables["services"], tables["capacity"]
+    home = set(services.loc[services["pathway"] == 1, "service_id"])
+    banded = []
+    for row in capacity.itertuples(index=False):
+        if row.service_id not in home:
+            banded.append({**row._asdict(), "band": ""})
+            continue
+        for band, share in BAND_SUPPLY.items():
+            amount = np.floor(row.amount * share * rng.uniform(0.9, 1.1) * 4) / 4
+            if amount > 0:
+                banded.append({**row._asdict(), "amount": float(amount), "band": band})
+    return {**tables, "capacity": pd.DataFrame(banded), "care_bands": care_bands}
 
 
 def _split(total: int, parts: int, rng) -> np.ndarray:

@@ -214,7 +214,7 @@ def sort_by_ids(snapshot: Snapshot, only: tuple[str, ...] | None = None) -> None
         if only is not None and name not in only:
             continue
         frame = getattr(snapshot, name)
-        by = list(table.key or table.names)
+        by = [column for column in (table.key or table.names) if column in frame.columns]  # tables made in code may lack v2's
         setattr(snapshot, name, frame.sort_values(by, kind="stable").reset_index(drop=True))
 
 

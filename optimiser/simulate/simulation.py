@@ -19,9 +19,18 @@ from optimiser.simulate.runner import run_tasks, tasks_of
 
 def check_places(snapshot: Snapshot) -> None:
     """``places`` below the capacity free on day 0 is an input error (InputError lists each)."""
+    problems = ProblemList()
+    if snapshot.settings.bands:
+        problems.add(
+            "snapshot.toml",
+            None,
+            "bands",
+            ", ".join(snapshot.settings.bands),
+            "the flow simulation does not model time-of-day bands yet; simulate the snapshot without bands",
+        )
+        raise InputError(problems)
     places, free = places_of(snapshot)
     given = snapshot.services["places"].notna().to_numpy()
-    problems = ProblemList()
     for s in (given & (places < free - TOLERANCE)).nonzero()[0]:
         services = snapshot.services
         problems.add(

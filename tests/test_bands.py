@@ -173,3 +173,14 @@ def test_what_if_adds_capacity_in_a_band(tmp_path):
     )
     result = CliRunner().invoke(main, ["whatif", str(folder), "--add-capacity", f"R:{day(0)}:1:noon"])
     assert result.exit_code == 2 and "is not a band of the snapshot (morning, tea)" in result.stderr
+
+
+def test_the_report_shows_band_use_per_provider(tmp_path):
+    folder = _two_morning_patients(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["allocate", str(folder), "--out", str(tmp_path / "plan")]).exit_code == 0
+    result = runner.invoke(main, ["report", str(tmp_path / "plan")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "plan" / "report.html").read_text()
+    assert "Carer-hours by time of day" in text and "<th>morning</th><th>tea</th>" in text
+    assert "1 of 1 <b>full</b>" in text and ">none</td>" in text  # morning full; no tea hours at all

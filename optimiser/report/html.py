@@ -21,7 +21,7 @@ from optimiser.analysis.plan import PLAN_COLUMNS, UNPLACED_COLUMNS
 from optimiser.constants import BED_DAY_COST
 from optimiser.data.files import restored, write_atomic
 from optimiser.data.snapshot import Snapshot
-from optimiser.model.rules import cumulative_capacity
+from optimiser.model.rules import band_capacity, band_use, cumulative_capacity
 
 PATHWAY_COLOURS = {1: "#1b7837", 2: "#2166ac", 3: "#762a83"}
 SANKEY_SERVICES = 6  # per pathway; the rest are one "other services" node
@@ -103,6 +103,7 @@ def render_report(data: dict, bed_day_cost: float = BED_DAY_COST) -> str:
         f"Per pathway, all its services together (in bold), then the {CAPACITY_PER_PATHWAY} holding the most "
         "at the horizon's end.</p>",
         capacity_svg(snapshot, plan),
+        *(["<h2>Carer-hours by time of day</h2>", bands_table(snapshot, plan)] if snapshot.settings.bands else []),
         "<h2>Waits</h2>",
         '<p class="muted">Total wait at start (days from ready date to start), placed patients, by pathway.</p>',
         wait_histogram_svg(plan),
@@ -303,6 +304,41 @@ def capacity_svg(snapshot: Snapshot, plan: pd.DataFrame, cell: int = 26, row_hei
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def bands_table(snapshot: Snapshot, plan: pd.DataFrame) -> str:
+    """v2: per pathway-1 provider with band rows and per band, the carer-hours a day arrived
+    by the horizon's end, those the plan's starts hold, and what is left."""
+    services, capacity = band_capacity(snapshot)
+    if len(services) == 0:
+        return '<p class="muted">No provider gives its carer-hours by band.</p>'
+    bands = snapshot.settings.bands
+    use = band_use(snapshot)
+    held = np.zeros((len(services), len(bands)))
+    position = {int(s): k for k, s in enumerate(services)}
+    if len(plan):
+        p = snapshot.patient_index[plan["patient_id"]].to_numpy()
+        s = snapshot.service_index[plan["service_id"]].to_numpy()
+        for patient, service in zip(p, s):
+            if int(service) in position:
+                held[position[int(service)]] += use[patient]
+    names = dict(zip(snapshot.services["service_id"], snapshot.services["name"]))
+    head = "<tr><th>provider</th>" + "".join(f"<th>{html.escape(b)}</th>" for b in bands) + "</tr>"
+    rows = []
+    for k, service in enumerate(services):
+        label = html.escape(service_label(snapshot.services["service_id"].iat[service], names))
+        cells = "".join(
+            '<td class="num">none</td>'
+            if capacity[k, b, -1] <= 0
+            else f'<td class="num">{held[k, b]:g} of {capacity[k, b, -1]:g}'
+            f"{' <b>full</b>' if capacity[k, b, -1] - held[k, b] < 1e-9 else ''}</td>"
+            for b in range(len(bands))
+        )
+        rows.append(f"<tr><td>{label}</td>{cells}</tr>")
+    return (
+        '<p class="muted">Carer-hours a day held by the plan of those arrived by the horizon\'s end, per provider and band.</p>'
+        f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def nice_step(top: float, ticks: int = 4) -> int:

@@ -184,3 +184,20 @@ def test_the_report_shows_band_use_per_provider(tmp_path):
     text = (tmp_path / "plan" / "report.html").read_text()
     assert "Carer-hours by time of day" in text and "<th>morning</th><th>tea</th>" in text
     assert "1 of 1 <b>full</b>" in text and ">none</td>" in text  # morning full; no tea hours at all
+
+
+def test_explain_says_which_band_blocks_each_day(tmp_path):
+    patients = [home_patient_banded("P1"), home_patient_banded("P2")]
+    rows = [{"patient_id": p, "band": "morning", "hours": 1} for p in ("P1", "P2")]
+    capacity = [
+        {"service_id": "R", "date": day(0), "amount": 20, "band": ""},
+        {"service_id": "R", "date": day(0), "amount": 1, "band": "morning"},
+        {"service_id": "R", "date": day(3), "amount": 1, "band": "morning"},
+    ]
+    folder = banded(tmp_path, patients, capacity, care_bands=rows)
+    runner = CliRunner()
+    assert runner.invoke(main, ["allocate", str(folder), "--out", str(tmp_path / "plan")]).exit_code == 0
+    late = [line for line in (tmp_path / "plan" / "plan.csv").read_text().splitlines() if day(3) in line][0].split(",")[0]
+    result = runner.invoke(main, ["explain", str(tmp_path / "plan"), late, "--snapshot", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert f"{day(0)} to {day(2)}   morning capacity: 0 carer-hours a day free (the least from this day on), needs 1" in result.output

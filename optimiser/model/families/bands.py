@@ -52,6 +52,7 @@ class BandsRoom(Room):
 
     def _short(self, p: int, service: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Per start, per band: how much more of the band it needs than is free (<= 0: fits)."""
+        service, day = np.asarray(service, dtype=np.int64), np.asarray(day, dtype=np.int64)
         short = np.full((len(service), len(self.snapshot.settings.bands)), -np.inf)
         k = self.position[service]
         has = k >= 0

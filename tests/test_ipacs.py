@@ -27,7 +27,7 @@ from optimiser.simulate import check_places
 DATA = Path(__file__).resolve().parent / "data" / "ipacs"
 WORKBOOK = DATA / "IPACS_params.xlsx"
 REFERENCE = DATA / "bed_testing_using_IPACS_params.csv"
-RUNS = 60  # compat runs against IPACS's 5
+RUNS = 40  # compat runs against IPACS's 5
 
 
 @pytest.fixture(scope="module")

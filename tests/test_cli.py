@@ -259,11 +259,28 @@ def test_ctrl_c_stops_the_solve_and_writes_the_best_plan(tmp_path, signal_name, 
 
     snapshot = ROOT / "instances" / "ics"
     out = tmp_path / "plan"
-    command = [sys.executable, "-m", "optimiser", "allocate", str(snapshot), "--out", str(out), "--json"]
+    import threading
+
+    command = [sys.executable, "-m", "optimiser", "allocate", str(snapshot), "--out", str(out), "--json", "--log"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(6)
+    lines: list[str] = []
+    solving = threading.Event()
+
+    def read_log() -> None:  # the solver's log is on stderr: signal once a MIP is being solved
+        for line in process.stderr:
+            lines.append(line)
+            if line.startswith("MIP has"):
+                solving.set()
+
+    reader = threading.Thread(target=read_log, daemon=True)
+    reader.start()
+    assert solving.wait(timeout=60), "".join(lines)[-2000:]
+    time.sleep(1)
     process.send_signal(getattr(signal, signal_name))
-    stdout, stderr = process.communicate(timeout=60)
+    stdout = process.stdout.read()
+    process.wait(timeout=60)
+    reader.join(timeout=10)
+    stderr = "".join(lines)
     report = f"exit {process.returncode}\nstdout: {stdout!r}\nstderr: {stderr[-2000:]!r}"
     assert process.returncode == 0, report
     assert f"{name}: stopping" in stderr, report

@@ -27,6 +27,7 @@ from optimiser.data.files import read_plan_placements, safe_csv, write_atomic, w
 from optimiser.data.identifiers import KEY_VARIABLE, pseudonym_key
 from optimiser.data.problems import InputError
 from optimiser.data.schema import TABLES
+from optimiser.data.workbook import write_template
 from optimiser.generate import generate_snapshot
 from optimiser.ipacs.compare import compare_ipacs
 from optimiser.ipacs.convert import converted_files
@@ -644,6 +645,21 @@ def sweep_command(
             f"({row.delayed_bed_days:,.0f} delayed bed-days)"
         )
     click.echo(f"Wrote {out / 'sweep.csv'}, {out / 'cost_curve.svg'}, {out / 'report.html'}")
+
+
+@main.command()
+@click.option("--xlsx", "xlsx", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Workbook to write.")
+@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+def template(xlsx: Path, force: bool) -> None:
+    """Write an empty snapshot workbook to fill in by hand: a sheet per file with its header,
+    a note on each column, drop-down lists, and the snapshot sheet (docs/snapshot.md)."""
+    if xlsx.exists() and not force:
+        raise click.UsageError(f"{xlsx} exists; give a new file, or --force to replace it")
+    if xlsx.suffix.lower() != ".xlsx":
+        raise click.UsageError(f"{xlsx}: give a file name ending .xlsx")
+    _writable_folder(xlsx.parent if str(xlsx.parent) else Path("."))
+    write_template(xlsx)
+    click.echo(f"Wrote {xlsx}: fill in its sheets, then: optimiser allocate {xlsx} --out PLAN")
 
 
 @main.group("ipacs")

@@ -242,6 +242,9 @@ def test_ipacs_run_writes_the_same_files_for_the_same_seed_whatever_the_workers(
         texts.append({p.name: p.read_text() for p in sorted(out.iterdir())})
     assert texts[0] == texts[1]
     assert set(texts[0]) >= {"bed_output_using_IPACS_params.csv", "visit_output_using_IPACS_params.csv", "report.html"}
+    stochastic = texts[0]["stochastic_visit_output_using_IPACS_params.csv"].splitlines()
+    assert stochastic[0] == '"day","node","q05","q5","q95","mean","q10","q25","q75","q90","q025","q975","measure","date"'
+    assert stochastic[1].startswith('1,"P1_NS_BCap_S1los_BArr",') and stochastic[1].endswith(',"niq",2023-01-01')
     visits = pd.read_csv(tmp_path / "w0" / "visit_output_using_IPACS_params.csv")
     assert list(visits.columns[1:5]) == [f"P1_NS_BCap_S1los_BArr__{m}" for m in ("niq", "occ", "wait", "cost")]
     assert "<svg" in texts[0]["report.html"] and "<script" not in texts[0]["report.html"]

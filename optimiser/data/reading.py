@@ -66,6 +66,11 @@ def read_settings(folder: Path, problems: ProblemList) -> Settings | None:
     text = read_text(path, SNAPSHOT_FILE, problems)
     if text is None:
         return None
+    return parse_settings(text, problems)
+
+
+def parse_settings(text: str, problems: ProblemList) -> Settings | None:
+    """``snapshot.toml``'s text as Settings, every problem added."""
     if not text.strip():
         problems.add(SNAPSHOT_FILE, None, None, None, "is empty; it needs snapshot_date = YYYY-MM-DD")
         return None
@@ -183,6 +188,11 @@ def read_table(folder: Path, table: Table, problems: ProblemList) -> pd.DataFram
     text = read_text(path, table.file, problems)
     if text is None:
         return None
+    return parse_table(text, table, problems)
+
+
+def parse_table(text: str, table: Table, problems: ProblemList) -> pd.DataFrame | None:
+    """One file's CSV text as typed columns (plus ``line``); None if too broken to read."""
     rows, lines = [], []
     reader = csv.reader(io.StringIO(text))
     header = None
@@ -207,6 +217,11 @@ def read_table(folder: Path, table: Table, problems: ProblemList) -> pd.DataFram
 
 def _required_names(table: Table) -> list[str]:
     return [column.name for column in table.columns if column.required]
+
+
+def empty_table(table: Table) -> pd.DataFrame:
+    """An absent optional file: its columns, no rows."""
+    return _empty(table)
 
 
 def _empty(table: Table) -> pd.DataFrame:

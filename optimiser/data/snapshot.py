@@ -19,7 +19,8 @@ import pandas as pd
 from optimiser.data import schema
 from optimiser.data.identifiers import nhs_digits, pseudonym, pseudonym_key
 from optimiser.data.problems import ProblemList
-from optimiser.data.reading import LINE, read_settings, read_table
+from optimiser.data.reading import LINE, empty_table, parse_settings, parse_table, read_settings, read_table
+from optimiser.data.workbook import SETTINGS_SHEET, is_workbook, workbook_texts
 
 
 @dataclass
@@ -116,6 +117,8 @@ class Snapshot:
 def content_hash(folder: Path) -> str:
     """sha256 of the snapshot's files as they are (names and bytes, in name order): what a
     plan folder records, so that a later command can tell that the snapshot changed."""
+    if is_workbook(folder):
+        return hashlib.sha256(Path(folder).read_bytes()).hexdigest()
     digest = hashlib.sha256()
     for name in sorted([schema.SNAPSHOT_FILE, *(table.file for table in schema.TABLES)]):
         path = Path(folder) / name
@@ -133,11 +136,44 @@ def read_snapshot(folder: str | Path, problems: ProblemList, pseudonym_key: byte
     keyed pseudonyms of the NHS numbers (``pseudonym_key``, else the key in the
     environment): see :func:`_ids_from_nhs_numbers`."""
     folder = Path(folder)
+    if is_workbook(folder):
+        return _read_workbook(folder, problems, pseudonym_key)
     if not folder.is_dir():
-        problems.add(str(folder), None, None, None, "is not a folder; give the snapshot folder")
+        problems.add(str(folder), None, None, None, "is not a folder; give the snapshot folder (or an .xlsx workbook)")
         return None
     settings = read_settings(folder, problems)
     tables = {table.file: read_table(folder, table, problems) for table in schema.TABLES}
+    return _snapshot_of(settings, tables, folder, content_hash(folder), problems, pseudonym_key)
+
+
+def _read_workbook(path: Path, problems: ProblemList, pseudonym_key: bytes | None) -> Snapshot | None:
+    """A snapshot kept as one workbook (``data/workbook.py``): each sheet read as its file."""
+    settings_text, texts, digest = workbook_texts(path, problems)
+    if problems:
+        return None
+    if settings_text is None:
+        problems.add(schema.SNAPSHOT_FILE, None, None, None, f"is missing; add a sheet '{SETTINGS_SHEET}' of key/value rows")
+        return None
+    settings = parse_settings(settings_text, problems)
+    tables = {}
+    for table in schema.TABLES:
+        if table.file in texts:
+            tables[table.file] = parse_table(texts[table.file], table, problems)
+        elif table.required:
+            problems.add(
+                table.file,
+                None,
+                None,
+                None,
+                f"is missing; add a sheet with columns {', '.join(c.name for c in table.columns if c.required)}",
+            )
+            tables[table.file] = None
+        else:
+            tables[table.file] = empty_table(table)
+    return _snapshot_of(settings, tables, path, digest, problems, pseudonym_key)
+
+
+def _snapshot_of(settings, tables: dict, source: Path, digest: str, problems: ProblemList, pseudonym_key) -> Snapshot | None:
     if settings is None or any(frame is None for frame in tables.values()):
         return None
     patients = tables["patients.csv"]
@@ -154,8 +190,8 @@ def read_snapshot(folder: str | Path, problems: ProblemList, pseudonym_key: byte
         equipment=tables["equipment.csv"],
         pinned=tables["pinned.csv"],
         care_bands=tables["care_bands.csv"],
-        source=folder,
-        content_hash=content_hash(folder),
+        source=source,
+        content_hash=digest,
     )
 
 

@@ -14,6 +14,7 @@ from optimiser.data.checks import plausibility_notes
 from optimiser.data.identifiers import pseudonymise
 from optimiser.data.problems import InputError, ProblemList
 from optimiser.data.snapshot import Snapshot, read_snapshot, sort_by_ids
+from optimiser.data.workbook import is_workbook, relabel
 from optimiser.model.validation import check_snapshot
 
 
@@ -24,11 +25,12 @@ def load_snapshot(folder: str | Path, pseudonym_key: bytes | None = None) -> Sna
     keyed pseudonym (``data/identifiers.py``), stable from one day to the next."""
     problems = ProblemList()
     snapshot = read_snapshot(folder, problems, pseudonym_key)
+    named = (lambda found: relabel(found, Path(folder).name)) if is_workbook(folder) else list
     if snapshot is None:
-        raise InputError(problems)
+        raise InputError(named(problems))
     check_snapshot(snapshot, problems)
     if problems:
-        raise InputError(problems)
+        raise InputError(named(problems))
     if pseudonym_key is not None:
         pseudonymise(snapshot, pseudonym_key)
     snapshot.patients["nhs_number"] = ""  # checked; never needed again, never written

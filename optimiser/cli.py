@@ -43,7 +43,17 @@ from optimiser.simulate import check_places, simulate
 from optimiser.simulate.flow import POLICIES, read_flow
 from optimiser.simulate.sweep import parse_vary, sweep
 
-SNAPSHOT = click.argument("snapshot", type=click.Path(path_type=Path))
+
+class SnapshotSource(click.ParamType):
+    """A snapshot folder, an .xlsx workbook, or a database URL (kept as text)."""
+
+    name = "snapshot"
+
+    def convert(self, value, param, ctx):
+        return value if isinstance(value, str) and "://" in value else Path(value)
+
+
+SNAPSHOT = click.argument("snapshot", type=SnapshotSource())
 
 
 class SnapshotProblem(click.ClickException):
@@ -379,7 +389,7 @@ def value(snapshot, out, candidates, bed_day_cost, top, **solve) -> None:
 @click.argument("patient_id")
 @click.option(
     "--snapshot",
-    type=click.Path(path_type=Path),
+    type=SnapshotSource(),
     default=None,
     help="The snapshot the plan was made from (default: the one named in PLAN_DIR/summary.json).",
 )
@@ -406,7 +416,7 @@ def explain(plan_dir, patient_id, snapshot, as_json) -> None:
 @click.argument("plan_dir", type=click.Path(path_type=Path))
 @click.option(
     "--snapshot",
-    type=click.Path(path_type=Path),
+    type=SnapshotSource(),
     default=None,
     help="The snapshot the plan was made from (default: the one named in PLAN_DIR/summary.json).",
 )
@@ -451,7 +461,7 @@ def _snapshot_of(plan_dir: Path) -> Path:
         recorded = None
     if not recorded:
         raise click.UsageError(f"{plan_dir}/summary.json does not name the snapshot; give --snapshot")
-    return Path(recorded)
+    return recorded if "://" in recorded else Path(recorded)  # a database URL (its password hidden: give --snapshot)
 
 
 @main.command()

@@ -200,4 +200,7 @@ def test_explain_says_which_band_blocks_each_day(tmp_path):
     late = [line for line in (tmp_path / "plan" / "plan.csv").read_text().splitlines() if day(3) in line][0].split(",")[0]
     result = runner.invoke(main, ["explain", str(tmp_path / "plan"), late, "--snapshot", str(folder)])
     assert result.exit_code == 0, result.output
-    assert f"{day(0)} to {day(2)}   morning capacity: 0 carer-hours a day free (the least from this day on), needs 1" in result.output
+    assert (
+        f"{day(0)} to {day(2)}   morning capacity: 0 carer-hours a day free (the least from this day on), needs 1"
+        in result.output
+    )

@@ -98,3 +98,49 @@ def test_the_template_has_every_sheet_header_note_and_list(tmp_path):
     book.save(path)
     plan = allocate(load_snapshot(path))
     assert list(plan.placements["service_id"]) == ["C1"]
+
+
+def database_of(folder: Path, path: Path, change=None) -> str:
+    """The folder's files as tables of a SQLite database; returns its URL."""
+    import sqlite3
+
+    import pandas as pd
+
+    connection = sqlite3.connect(path)
+    for file in sorted(folder.glob("*.csv")):
+        frame = pd.read_csv(file, dtype=str, keep_default_na=False)
+        if change is not None:
+            frame = change(file.stem, frame)
+        frame.to_sql(file.stem, connection, index=False)
+    rows = []
+    for key, value in tomllib.loads((folder / "snapshot.toml").read_text()).items():
+        rows += [(f"{key}.{k}", str(v)) for k, v in value.items()] if isinstance(value, dict) else [(key, str(value))]
+    pd.DataFrame(rows, columns=["key", "value"]).to_sql("snapshot", connection, index=False)
+    connection.close()
+    return f"sqlite:///{path}"
+
+
+def test_a_database_gives_the_plan_of_its_folder_and_problems_name_table_and_row(tmp_path):
+    url = database_of(DEMO, tmp_path / "hub.db")
+    ours, theirs = allocate(load_snapshot(url)), allocate(load_snapshot(DEMO))
+    columns = ["patient_id", "service_id", "start_date", "cost"]
+    assert ours.placements[columns].equals(theirs.placements[columns])
+    runner = CliRunner()
+    result = runner.invoke(main, ["allocate", url, "--out", str(tmp_path / "plan")])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(main, ["report", str(tmp_path / "plan")]).exit_code == 0  # found again by its URL
+
+    def damage(name, frame):
+        if name == "patients":
+            frame.loc[1, "pathway"] = "4"
+        return frame
+
+    bad = database_of(DEMO, tmp_path / "bad.db", damage)
+    result = runner.invoke(main, ["validate", bad])
+    assert result.exit_code == 2 and f"{bad} table 'patients' line 3, column pathway = '4'" in result.stderr
+
+
+def test_a_database_that_cannot_be_reached_is_an_input_error_without_its_password():
+    result = CliRunner().invoke(main, ["validate", "postgresql://hub:s3cret@127.0.0.1:9/none"])
+    assert result.exit_code == 2 and "cannot be read as a snapshot database" in result.stderr
+    assert "s3cret" not in result.stderr and "***" in result.stderr

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.analysis.reasons import unplaced_reasons
+from optimiser.data.database import is_database_url, shown
 from optimiser.data.files import safe_csv, write_files
 from optimiser.data.snapshot import Snapshot
 from optimiser.model.formulation import Formulation
@@ -115,6 +116,15 @@ def make_plan(formulation: Formulation, result: SolveResult, options: dict | Non
     return Plan(placements, unplaced, summary, formulation, result)
 
 
+def _source_text(source) -> str | None:
+    """Where the snapshot was read: a resolved path, or a database URL with its password hidden."""
+    if source is None:
+        return None
+    if is_database_url(source):
+        return shown(source)
+    return str(Path(source).resolve())
+
+
 def _summary(formulation: Formulation, result: SolveResult, placements, unplaced, options: dict) -> dict:
     snapshot = formulation.snapshot
     patients = snapshot.patients
@@ -140,7 +150,7 @@ def _summary(formulation: Formulation, result: SolveResult, placements, unplaced
         "build_seconds": round(formulation.build_seconds, 4),
         "solve_seconds": round(result.solve_seconds, 4),
         "message": result.message,
-        "snapshot": None if snapshot.source is None else str(Path(snapshot.source).resolve()),
+        "snapshot": _source_text(snapshot.source),
         "snapshot_hash": snapshot.content_hash,
         "snapshot_date": snapshot.snapshot_date.isoformat(),
         "horizon_days": snapshot.horizon,

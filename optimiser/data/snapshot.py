@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.data import schema
+from optimiser.data.database import database_texts, is_database_url
 from optimiser.data.identifiers import nhs_digits, pseudonym, pseudonym_key
 from optimiser.data.problems import ProblemList
 from optimiser.data.reading import LINE, empty_table, parse_settings, parse_table, read_settings, read_table
@@ -117,6 +118,8 @@ class Snapshot:
 def content_hash(folder: Path) -> str:
     """sha256 of the snapshot's files as they are (names and bytes, in name order): what a
     plan folder records, so that a later command can tell that the snapshot changed."""
+    if is_database_url(folder):
+        return database_texts(str(folder), ProblemList())[2]
     if is_workbook(folder):
         return hashlib.sha256(Path(folder).read_bytes()).hexdigest()
     digest = hashlib.sha256()
@@ -135,9 +138,11 @@ def read_snapshot(folder: str | Path, problems: ProblemList, pseudonym_key: byte
     A ``patients.csv`` with ``nhs_number`` and no ``patient_id`` column gets its ids as
     keyed pseudonyms of the NHS numbers (``pseudonym_key``, else the key in the
     environment): see :func:`_ids_from_nhs_numbers`."""
+    if is_database_url(folder):
+        return _read_sources(database_texts(str(folder), problems), str(folder), problems, pseudonym_key, "table")
     folder = Path(folder)
     if is_workbook(folder):
-        return _read_workbook(folder, problems, pseudonym_key)
+        return _read_sources(workbook_texts(folder, problems), folder, problems, pseudonym_key, "sheet")
     if not folder.is_dir():
         problems.add(str(folder), None, None, None, "is not a folder; give the snapshot folder (or an .xlsx workbook)")
         return None
@@ -146,13 +151,14 @@ def read_snapshot(folder: str | Path, problems: ProblemList, pseudonym_key: byte
     return _snapshot_of(settings, tables, folder, content_hash(folder), problems, pseudonym_key)
 
 
-def _read_workbook(path: Path, problems: ProblemList, pseudonym_key: bytes | None) -> Snapshot | None:
-    """A snapshot kept as one workbook (``data/workbook.py``): each sheet read as its file."""
-    settings_text, texts, digest = workbook_texts(path, problems)
+def _read_sources(found, source, problems: ProblemList, pseudonym_key: bytes | None, unit: str) -> Snapshot | None:
+    """A snapshot kept as one workbook or database (``data/workbook.py``, ``data/database.py``):
+    each sheet or table read as its file would be."""
+    settings_text, texts, digest = found
     if problems:
         return None
     if settings_text is None:
-        problems.add(schema.SNAPSHOT_FILE, None, None, None, f"is missing; add a sheet '{SETTINGS_SHEET}' of key/value rows")
+        problems.add(schema.SNAPSHOT_FILE, None, None, None, f"is missing; add a {unit} '{SETTINGS_SHEET}' of key/value rows")
         return None
     settings = parse_settings(settings_text, problems)
     tables = {}
@@ -160,17 +166,12 @@ def _read_workbook(path: Path, problems: ProblemList, pseudonym_key: bytes | Non
         if table.file in texts:
             tables[table.file] = parse_table(texts[table.file], table, problems)
         elif table.required:
-            problems.add(
-                table.file,
-                None,
-                None,
-                None,
-                f"is missing; add a sheet with columns {', '.join(c.name for c in table.columns if c.required)}",
-            )
+            required = ", ".join(c.name for c in table.columns if c.required)
+            problems.add(table.file, None, None, None, f"is missing; add a {unit} with columns {required}")
             tables[table.file] = None
         else:
             tables[table.file] = empty_table(table)
-    return _snapshot_of(settings, tables, path, digest, problems, pseudonym_key)
+    return _snapshot_of(settings, tables, source, digest, problems, pseudonym_key)
 
 
 def _snapshot_of(settings, tables: dict, source: Path, digest: str, problems: ProblemList, pseudonym_key) -> Snapshot | None:

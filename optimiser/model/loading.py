@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from optimiser.data.checks import plausibility_notes
+from optimiser.data.database import is_database_url, relabel_tables
 from optimiser.data.identifiers import pseudonymise
 from optimiser.data.problems import InputError, ProblemList
 from optimiser.data.snapshot import Snapshot, read_snapshot, sort_by_ids
@@ -25,7 +26,12 @@ def load_snapshot(folder: str | Path, pseudonym_key: bytes | None = None) -> Sna
     keyed pseudonym (``data/identifiers.py``), stable from one day to the next."""
     problems = ProblemList()
     snapshot = read_snapshot(folder, problems, pseudonym_key)
-    named = (lambda found: relabel(found, Path(folder).name)) if is_workbook(folder) else list
+    if is_database_url(folder):
+        named = lambda found: relabel_tables(found, str(folder))  # noqa: E731
+    elif is_workbook(folder):
+        named = lambda found: relabel(found, Path(folder).name)  # noqa: E731
+    else:
+        named = list
     if snapshot is None:
         raise InputError(named(problems))
     check_snapshot(snapshot, problems)

@@ -26,12 +26,9 @@ REFERENCE = Path(__file__).resolve().parent.parent / "tests" / "data" / "ipacs" 
 
 def z_scores(result) -> pd.DataFrame:
     reference = pd.read_csv(REFERENCE)
-    days = result.workbook.days
     rows = []
     for runs in result.of("bed"):
-        community, acute = result.costs(runs.scenario)
-        per = {m: runs.series[k][:, :days] for m, k in (("occ", "occupied"), ("niq", "queued"), ("wait", "wait"))}
-        per["cost"] = acute * per["niq"] + community * per["occ"]
+        per = result.per_run(runs)
         for measure, values in per.items():
             run_means = values.mean(axis=1)
             sd = run_means.std(ddof=1)

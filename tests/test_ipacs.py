@@ -89,12 +89,9 @@ def _z_scores(result: IpacsResult) -> pd.DataFrame:
     """Per bed scenario and measure: our many-run mean over the 181 days against IPACS's
     5-run mean, in combined standard errors from the spread of the runs' own means."""
     reference = pd.read_csv(REFERENCE)
-    days = result.workbook.days
     rows = []
     for runs in result.of("bed"):
-        community, acute = result.costs(runs.scenario)
-        per = {m: runs.series[k][:, :days] for m, k in (("occ", "occupied"), ("niq", "queued"), ("wait", "wait"))}
-        per["cost"] = acute * per["niq"] + community * per["occ"]
+        per = result.per_run(runs)
         for measure, values in per.items():
             run_means = values.mean(axis=1)
             theirs = reference[f"{runs.scenario.name}__{measure}"].mean()

@@ -19,7 +19,7 @@ import pandas as pd
 import sqlalchemy
 
 from optimiser.data import schema
-from optimiser.data.problems import Problem, ProblemList
+from optimiser.data.problems import ProblemList
 from optimiser.data.workbook import SETTINGS_SHEET, _cell_text, _toml_value, sheet_of
 
 
@@ -75,15 +75,3 @@ def database_texts(url: str, problems: ProblemList) -> tuple[str | None, dict[st
         settings = "\n".join(lines) + "\n"
         digest.update(settings.encode())
     return settings, texts, digest.hexdigest()
-
-
-def relabel_tables(problems: list[Problem], url: str) -> list[Problem]:
-    """Problems naming files named by the database's tables instead."""
-    label = shown(url)
-    out = []
-    for problem in problems:
-        file = problem.file
-        if file.endswith(".csv") or file == schema.SNAPSHOT_FILE:
-            file = f"{label} table '{sheet_of(file)}'"
-        out.append(Problem(file, problem.line, problem.column, problem.value, problem.message))
-    return out

@@ -111,13 +111,13 @@ def workbook_texts(path: str | Path, problems: ProblemList) -> tuple[str | None,
     return settings, texts, digest
 
 
-def relabel(problems: list[Problem], workbook: str) -> list[Problem]:
-    """Problems naming files named by the workbook's sheets instead."""
+def relabel(problems: list[Problem], source: str, unit: str = "sheet") -> list[Problem]:
+    """Problems naming a snapshot's files named by the source's sheets (or tables) instead."""
     out = []
     for problem in problems:
         file = problem.file
         if file.endswith(".csv") or file == schema.SNAPSHOT_FILE:
-            file = f"{workbook} sheet '{sheet_of(file)}'"
+            file = f"{source} {unit} '{sheet_of(file)}'"
         out.append(Problem(file, problem.line, problem.column, problem.value, problem.message))
     return out
 

@@ -39,16 +39,8 @@ QUIRKS = {
 
 def _measures(result: IpacsResult, runs) -> dict[str, np.ndarray]:
     """Per run, the mean over the days of occupancy, queue and cost."""
-    days = result.workbook.days
-    community, acute = result.costs(runs.scenario)
-    series = runs.series
-    if runs.scenario.model == "bed":
-        occ, niq = series["occupied"][:, :days], series["queued"][:, :days]
-        cost = acute * niq + community * occ
-    else:
-        occ, niq = series["occupied"], series["queued"]
-        cost = acute * niq + community * series["used"]
-    return {"occ": occ.mean(axis=1), "niq": niq.mean(axis=1), "cost": cost.mean(axis=1)}
+    values = result.per_run(runs)
+    return {measure: values[measure].mean(axis=1) for measure in ("occ", "niq", "cost")}
 
 
 @dataclass

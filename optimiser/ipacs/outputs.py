@@ -153,25 +153,27 @@ class IpacsResult:
         columns = ["day", "node", *STOCHASTIC, "measure", "date"]
         return pd.DataFrame(rows, columns=columns).astype({"day": np.int64})
 
+    def per_run(self, runs: ScenarioRuns) -> dict[str, np.ndarray]:
+        """Each measure as runs x report days: occ, niq, cost a day (acute x queue + community x
+        beds or visit slots), and beds' wait or visits' slots used."""
+        community, acute = self.costs(runs.scenario)
+        series = runs.series
+        if runs.scenario.model == "bed":
+            days = self.workbook.days
+            values = {m: series[k][:, :days] for m, k in (("occ", "occupied"), ("niq", "queued"), ("wait", "wait"))}
+            values["cost"] = acute * values["niq"] + community * values["occ"]
+        else:
+            values = {"occ": series["occupied"], "niq": series["queued"], "slots": series["used"]}
+            values["cost"] = acute * values["niq"] + community * values["slots"]
+        return values
+
     def tidy_daily(self) -> pd.DataFrame:
         """Ours: one row per scenario, day and measure: mean, sd over runs, 5/50/95% quantiles."""
         frames = []
         dates = [d.isoformat() for d in self.workbook.dates]
-        days = self.workbook.days
         for runs in self.scenarios:
             s = runs.scenario
-            community, acute = self.costs(s)
-            series = runs.series
-            if s.model == "bed":
-                per_run = {
-                    "occ": series["occupied"][:, :days],
-                    "niq": series["queued"][:, :days],
-                    "wait": series["wait"][:, :days],
-                }
-                per_run["cost"] = acute * per_run["niq"] + community * per_run["occ"]
-            else:
-                per_run = {"occ": series["occupied"], "niq": series["queued"], "slots": series["used"]}
-                per_run["cost"] = acute * per_run["niq"] + community * per_run["slots"]
+            per_run = self.per_run(runs)
             for measure, values in per_run.items():
                 q = np.quantile(values, [0.05, 0.5, 0.95], axis=0)
                 frames.append(
@@ -199,19 +201,11 @@ class IpacsResult:
         """Ours: per scenario and measure, the mean over the days of the runs' mean, and its
         standard error from the spread of each run's own mean over the days."""
         rows = []
-        days = self.workbook.days
         for runs in self.scenarios:
             s = runs.scenario
-            community, acute = self.costs(s)
-            series = runs.series
-            if s.model == "bed":
-                occ, niq = series["occupied"][:, :days], series["queued"][:, :days]
-                cost = acute * niq + community * occ
-            else:
-                occ, niq = series["occupied"], series["queued"]
-                cost = acute * niq + community * series["used"]
-            for measure, values in (("occ", occ), ("niq", niq), ("cost", cost)):
-                per_run = values.mean(axis=1)
+            values = self.per_run(runs)
+            for measure in ("occ", "niq", "cost"):
+                per_run = values[measure].mean(axis=1)
                 se = per_run.std(ddof=1) / math.sqrt(len(per_run)) if len(per_run) > 1 else math.nan
                 rows.append([s.name, s.model, s.node, measure, per_run.mean(), se, len(per_run)])
         return pd.DataFrame(rows, columns=["scenario", "model", "node", "measure", "mean", "se", "runs"])

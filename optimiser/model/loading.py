@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from optimiser.data.checks import plausibility_notes
-from optimiser.data.database import is_database_url, relabel_tables
+from optimiser.data.database import is_database_url, shown
 from optimiser.data.identifiers import pseudonymise
 from optimiser.data.problems import InputError, ProblemList
 from optimiser.data.snapshot import Snapshot, read_snapshot, sort_by_ids
@@ -27,7 +27,7 @@ def load_snapshot(folder: str | Path, pseudonym_key: bytes | None = None) -> Sna
     problems = ProblemList()
     snapshot = read_snapshot(folder, problems, pseudonym_key)
     if is_database_url(folder):
-        named = lambda found: relabel_tables(found, str(folder))  # noqa: E731
+        named = lambda found: relabel(found, shown(str(folder)), "table")  # noqa: E731
     elif is_workbook(folder):
         named = lambda found: relabel(found, Path(folder).name)  # noqa: E731
     else:

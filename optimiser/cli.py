@@ -101,7 +101,7 @@ def main(pseudonymise: bool, pseudonym_key: Path | None) -> None:
     optimiser allocate SNAPSHOT --out PLAN_DIR.
 
     File formats: docs/snapshot.md (snapshot and plan folders) and
-    docs/simulation.md (flow files and simulation outputs).
+    docs/simulation.md (flow files and simulation outputs), docs/ipacs.md (the IPACS workbook).
     """
 
 

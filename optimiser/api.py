@@ -5,7 +5,7 @@ from optimiser.analysis.allocate import allocate
 from optimiser.analysis.explain import explain
 from optimiser.analysis.plan import Plan
 from optimiser.analysis.value import capacity_value
-from optimiser.analysis.whatif import AddCapacity, AddStock, Close, whatif
+from optimiser.analysis.whatif import AddCapacity, AddStock, Close, MakeInterim, whatif
 from optimiser.data.problems import InputError, Problem, SnapshotError
 from optimiser.data.snapshot import Snapshot
 from optimiser.ipacs.compare import Comparison, compare_ipacs
@@ -33,6 +33,7 @@ __all__ = [
     "run_ipacs",
     "AddStock",
     "Close",
+    "MakeInterim",
     "Formulation",
     "PartsSettings",
     "Plan",

@@ -259,7 +259,12 @@ def human_summary(summary: dict) -> str:
     why = "" if summary["status"] == "optimal" or not summary.get("message") else f"; {summary['message']}"
     lines = [
         f"Status {summary['status']} ({summary['solver']}{why}): placed {summary['placed']} of {summary['patients']} patients, "
-        f"{summary['unplaced']} unplaced.",
+        f"{summary['unplaced']} unplaced"
+        + (
+            f" ({summary['interim']} into an interim bed, {summary['onward']} of them moved on in the horizon)."
+            if "interim" in summary
+            else "."
+        ),
         f"Objective {summary['objective']:.4f}, bound {'n/a' if bound is None else format(bound, '.4f')}, gap {gap_text}; "
         f"build {summary['build_seconds']:.2f} s, solve {summary['solve_seconds']:.2f} s.",
         f"{'pathway':>8} {'patients':>9} {'placed':>7} {'unplaced':>9} {'mean wait':>10} {'longest':>8}",
@@ -310,19 +315,30 @@ def _open_parts_line(parts: dict) -> str:
 )
 @click.option("--close", multiple=True, metavar="SERVICE", help="The service takes no new patients.")
 @click.option("--add-stock", multiple=True, metavar="STORE:ITEM:DATE:QTY", help="More equipment arriving at a store.")
+@click.option(
+    "--make-interim",
+    multiple=True,
+    metavar="SERVICE",
+    help="The pathway-2 service also takes patients waiting for pathway 1 or 3, as interim stays (v2).",
+)
 @solve_options
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
-def whatif(snapshot, add_capacity, close, add_stock, as_json, **solve) -> None:
+def whatif(snapshot, add_capacity, close, add_stock, make_interim, as_json, **solve) -> None:
     """Solve SNAPSHOT as it is and with the changes; print what differs."""
     changes, errors = [], []
-    for option, texts in (("add-capacity", add_capacity), ("close", close), ("add-stock", add_stock)):
+    for option, texts in (
+        ("add-capacity", add_capacity),
+        ("close", close),
+        ("add-stock", add_stock),
+        ("make-interim", make_interim),
+    ):
         for text in texts:
             try:
                 changes.append(parse_change(option, text))
             except ValueError as error:
                 errors.append(str(error))
     if not changes and not errors:
-        errors.append("give at least one change: --add-capacity, --close or --add-stock")
+        errors.append("give at least one change: --add-capacity, --close, --add-stock or --make-interim")
     if errors:
         raise click.UsageError("\n".join(errors))
     loaded = _load(snapshot)
@@ -473,7 +489,10 @@ def _snapshot_of(plan_dir: Path) -> Path:
     "--force", is_flag=True, help="Write into a folder that is not empty (snapshot files it does not write are removed)."
 )
 @click.option("--bands", is_flag=True, help="A v2 snapshot: pathway-1 care and carer-hours by time of day (no flow.toml).")
-def generate(out: Path, size: str, seed: int, snapshot_date: str, force: bool, bands: bool) -> None:
+@click.option(
+    "--interim", is_flag=True, help="A v2 snapshot: some step-down units also take bridging (interim) stays (no flow.toml)."
+)
+def generate(out: Path, size: str, seed: int, snapshot_date: str, force: bool, bands: bool, interim: bool) -> None:
     """Write a synthetic snapshot calibrated to public figures (see instances/README.md)."""
     import datetime as dt
 
@@ -487,7 +506,7 @@ def generate(out: Path, size: str, seed: int, snapshot_date: str, force: bool, b
         date = dt.date.fromisoformat(snapshot_date)
     except ValueError:
         raise click.BadParameter(f"{snapshot_date!r} is not a date; write YYYY-MM-DD", param_hint="--snapshot-date") from None
-    counts = generate_snapshot(out, size=size, seed=seed, snapshot_date=date, bands=bands)
+    counts = generate_snapshot(out, size=size, seed=seed, snapshot_date=date, bands=bands, interim=interim)
     click.echo(f"Wrote {size} snapshot to {out}: {counts['patients']} patients, {counts['services']} services.")
 
 

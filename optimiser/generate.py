@@ -48,9 +48,11 @@ def generate_snapshot(
     snapshot_date: dt.date | None = None,
     horizon_days: int = 14,
     bands: bool = False,
+    interim: bool = False,
 ) -> dict:
     """Write a contract snapshot to folder; return counts of what was written. ``bands``: a
-    v2 snapshot whose pathway-1 care and carer-hours are by time of day (``_with_bands``)."""
+    v2 snapshot whose pathway-1 care and carer-hours are by time of day (``_with_bands``);
+    ``interim``: some step-down units also take bridging stays (``_with_interim``)."""
     spec = SIZES[size]
     rng = np.random.default_rng(seed)
     snapshot_date = snapshot_date or dt.date(2026, 11, 26)
@@ -67,6 +69,8 @@ def generate_snapshot(
     if bands:
         tables = _with_bands(np.random.default_rng([seed, 2]), tables)
         settings = "bands = [" + ", ".join(f'"{b}"' for b in BANDS) + "]\n"
+    if interim:
+        tables = _with_interim(np.random.default_rng([seed, 3]), tables)
     _to_dates(tables, snapshot_date)
 
     folder = Path(folder)
@@ -78,7 +82,7 @@ def generate_snapshot(
     )
     for name, frame in tables.items():
         write_atomic(folder / f"{name}.csv", frame.to_csv(index=False))
-    if not bands:  # the flow simulation does not model bands
+    if not bands and not interim:  # the flow simulation does not model bands or interim stays
         write_atomic(folder / "flow.toml", _flow_file(flow, size, seed))
     return {"patients": len(patients), "services": len(tables["services"])}
 
@@ -206,6 +210,57 @@ def _with_bands(rng, tables: dict) -> dict:
             if amount > 0:
                 banded.append({**row._asdict(), "amount": float(amount), "band": band})
     return {**tables, "capacity": pd.DataFrame(banded), "care_bands": care_bands}
+
+
+INTERIM_UNIT_SHARE = 1 / 3  # of a system's step-down units, the share that also takes bridging stays
+INTERIM_OK_SHARE = {1: 0.3, 3: 0.6}  # of pathway-1 and -3 patients, the share who may bridge (halved with dementia)
+INTERIM_BLOCK_SHARE = 3000 / 13000  # block-purchased interim beds (England, January 2023) per delayed patient
+INTERIM_BLOCK_ADMISSIONS = 8  # a block is beds in several homes: admissions a day
+
+
+def _with_interim(rng, tables: dict) -> dict:
+    """The tables as a v2 snapshot with interim stays (sources and assumptions in
+    instances/README.md): a third of each system's step-down units (at least one) are
+    ``interim``, and each system gets a block-purchased interim unit (``-IB01``, nursing and
+    dementia care) with beds free today for ``INTERIM_BLOCK_SHARE`` of its discharge-ready
+    patients; 30% of pathway-1 and 60% of pathway-3 patients are ``interim_ok``, half as
+    many among those with dementia (a move is harder on them)."""
+    services, patients, capacity = tables["services"].copy(), tables["patients"].copy(), tables["capacity"]
+    system = services["service_id"].str.split("-").str[0]
+    interim = np.zeros(len(services), dtype=bool)
+    blocks, beds = [], []
+    waiting = patients["site"].str.split("-").str[0].value_counts()
+    for code, units in services[services["pathway"] == 2].groupby(system[services["pathway"] == 2], sort=True):
+        count = max(1, int(round(len(units) * INTERIM_UNIT_SHARE)))
+        interim[rng.choice(units.index.to_numpy(), count, replace=False)] = True
+        service_id = f"{code}-IB01"
+        amount = float(round(INTERIM_BLOCK_SHARE * waiting.get(code, 0)))
+        blocks.append(
+            {
+                **{column: None for column in services.columns},
+                "service_id": service_id,
+                "name": f"Interim beds {service_id}",
+                "pathway": 2,
+                "locality": units["locality"].iat[0],
+                "dementia": "yes",
+                "nursing": "yes",
+                "bariatric": "no",
+                "double_handed": "no",
+                "max_admissions_per_day": INTERIM_BLOCK_ADMISSIONS,
+                "weekend_admissions": "yes",
+                "places": amount,
+            }
+        )
+        beds.append({**{column: None for column in capacity.columns}, "service_id": service_id, "date": 0, "amount": amount})
+    services["interim"] = interim
+    blocks = pd.DataFrame(blocks).assign(interim=True)
+    services = pd.concat([services, blocks.astype(services.dtypes.to_dict())], ignore_index=True)
+    services["interim"] = _yes(services["interim"].to_numpy(dtype=bool))
+    capacity = pd.concat([capacity, pd.DataFrame(beds).astype(capacity.dtypes.to_dict())], ignore_index=True)
+    share = patients["pathway"].map(INTERIM_OK_SHARE).fillna(0.0).to_numpy()
+    share = np.where(patients["dementia"].to_numpy() == "yes", share / 2, share)
+    patients["interim_ok"] = _yes(rng.random(len(patients)) < share)
+    return {**tables, "services": services, "patients": patients, "capacity": capacity}
 
 
 def _split(total: int, parts: int, rng) -> np.ndarray:

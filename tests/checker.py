@@ -50,6 +50,8 @@ class Instance:
             "travel_weight": 0.01,
             "preference_penalty": 2.0,
             "max_travel_minutes": 60,
+            "interim_weight": 0.25,  # v2, section 6.2
+            "move_penalty": 1.0,
         }
         weights.update(settings.get("weights", {}))
         self.w = weights
@@ -78,6 +80,17 @@ class Instance:
             key = (row["store_id"], row["item"])
             self.stock.setdefault(key, []).append((max(0, self.day(row["date"])), float(row["quantity"])))
         self.pinned = {row["patient_id"]: (row["service_id"], self.day(row["date"])) for row in _rows(folder, "pinned.csv")}
+        # v2 (section 6.2): pinned stage; "interim" pins an entry
+        self.pinned_stage = {row["patient_id"]: (row.get("stage") or "direct").lower() for row in _rows(folder, "pinned.csv")}
+
+    def interim(self, s) -> bool:
+        return _flag(self.services[s].get("interim", "")) and int(self.services[s]["pathway"]) == 2
+
+    def interim_ok(self, p) -> bool:
+        return _flag(self.patients[p].get("interim_ok", "")) and int(self.patients[p]["pathway"]) in (1, 3)
+
+    def any_interim(self) -> bool:
+        return any(self.interim(s) for s in self.services)
 
     def day(self, text: str) -> int:
         return (dt.date.fromisoformat(text) - self.date).days
@@ -130,9 +143,8 @@ class Instance:
         pr, sr = self.patients[p], self.services[s]
         if int(pr["pathway"]) != int(sr["pathway"]):
             return "rule 1"
-        for need in ("dementia", "nursing", "bariatric"):
-            if _flag(pr.get(need, "")) and not _flag(sr.get(need, "")):
-                return "rule 2"
+        if self.needs_problem(p, s):
+            return "rule 2"
         pathway = int(pr["pathway"])
         if pathway == 1 and pr.get("carers") == "2" and not _flag(sr.get("double_handed", "")):
             return "rule 2"
@@ -140,26 +152,60 @@ class Instance:
             covered = self.coverage.get(s, {sr["locality"]})
             if pr["locality"] not in covered:
                 return "rule 3"
-        else:
-            minutes = self.minutes(p, s)
-            limit = float(pr["max_travel_minutes"]) if pr.get("max_travel_minutes") else float(self.w["max_travel_minutes"])
-            if minutes is None or minutes > limit + EPS:
-                return "rule 3"
+        elif self.travel_problem(p, s):
+            return "rule 3"
+        return self.timing_problem(p, s, d)
+
+    def entry_problem(self, p, s, d) -> str | None:
+        """Section 6.2: where z[p, s, d] may be 1 (rule 2's needs, bed reach, rule 4's timing)."""
+        if not self.interim_ok(p):
+            return "not interim_ok"
+        if not self.interim(s):
+            return "not an interim service"
+        return self.needs_problem(p, s) or self.travel_problem(p, s) or self.timing_problem(p, s, d)
+
+    def needs_problem(self, p, s) -> str | None:
+        pr, sr = self.patients[p], self.services[s]
+        for need in ("dementia", "nursing", "bariatric"):
+            if _flag(pr.get(need, "")) and not _flag(sr.get(need, "")):
+                return "rule 2"
+        return None
+
+    def travel_problem(self, p, s) -> str | None:
+        pr = self.patients[p]
+        minutes = self.minutes(p, s)
+        limit = float(pr["max_travel_minutes"]) if pr.get("max_travel_minutes") else float(self.w["max_travel_minutes"])
+        return "rule 3" if minutes is None or minutes > limit + EPS else None
+
+    def timing_problem(self, p, s, d) -> str | None:
         if d < self.e(p) or d >= self.D:
             return "rule 4"
         weekday = (self.date + dt.timedelta(days=d)).weekday()
-        if weekday >= 5 and not _flag(sr.get("weekend_admissions", ""), default=True):
+        if weekday >= 5 and not _flag(self.services[s].get("weekend_admissions", ""), default=True):
             return "rule 4"
         return None
 
     # --- costs
+    def priority(self, p) -> int:
+        return int(self.patients[p]["priority"]) if self.patients[p].get("priority") else 1
+
+    def harm(self, p, first_day, last_day) -> float:
+        """priority * sum of f(k) for k from first_day - r to last_day - r - 1 (clipped at max(0, -r))."""
+        r = self.r(p)
+        low = max(max(0, -r), first_day - r)
+        return self.priority(p) * sum(1 + k / self.w["wait_growth_days"] for k in range(low, last_day - r))
+
     def delay(self, p, d) -> float:
         r = self.r(p)
         priority = int(self.patients[p]["priority"]) if self.patients[p].get("priority") else 1
         return priority * sum(1 + k / self.w["wait_growth_days"] for k in range(max(0, -r), d - r))
 
     def cost(self, p, s, d) -> float:
-        value = self.delay(p, d)
+        return self.delay(p, d) + self.start_terms(p, s)
+
+    def start_terms(self, p, s) -> float:
+        """Section 4's travel (pathways 2, 3) and preference terms of a start at s."""
+        value = 0.0
         if int(self.patients[p]["pathway"]) != 1:
             value += self.w["travel_weight"] * self.minutes(p, s)
         preferred = _list(self.patients[p].get("preferred_services", ""))
@@ -167,12 +213,35 @@ class Instance:
             value += self.w["preference_penalty"]
         return value
 
+    def journey_costs(self, p, entry, onward) -> tuple[float, float]:
+        """Section 6.2: (the interim row's cost, the onward row's) for an entry (s, d) and an
+        onward start (s', d') or None (the interim row then holds the whole cost)."""
+        s, d = entry
+        head = self.delay(p, d) + self.w["move_penalty"] + self.w["travel_weight"] * self.minutes(p, s)
+        end = onward[1] if onward is not None else self.D + self.w["tail_days"]
+        waited = self.w["interim_weight"] * self.harm(p, d, end)
+        if onward is None:
+            return head + waited, 0.0
+        return head, waited + self.start_terms(p, onward[0])
+
     def unplaced_cost(self, p) -> float:
         return self.delay(p, self.D + self.w["tail_days"])
 
     # --- whole plans: {patient: (service, day)}
-    def violations(self, plan: dict, complete: bool = True) -> list[str]:
+    def violations(self, plan: dict, complete: bool = True, interim: dict | None = None) -> list[str]:
+        """``plan``: the x starts {patient: (service, day)} (direct or onward); ``interim``:
+        the entries z {patient: (service, day)} (v2)."""
+        interim = interim or {}
         broken = []
+        for p, (s, d) in interim.items():
+            if p not in self.patients or s not in self.services:
+                broken.append(f"unknown {p} or {s}")
+                continue
+            problem = self.entry_problem(p, s, d)
+            if problem:
+                broken.append(f"{p} interim @{s} day {d}: {problem}")
+            if p in plan and plan[p][1] <= d:
+                broken.append(f"{p}: onward start day {plan[p][1]} not after the entry day {d}")
         for p, (s, d) in plan.items():
             if p not in self.patients or s not in self.services:
                 broken.append(f"unknown {p} or {s}")
@@ -184,6 +253,9 @@ class Instance:
             limit = self.services[s].get("max_admissions_per_day", "")
             for d in range(self.D):
                 used = sum(self.use(p) for p, (t, e) in plan.items() if t == s and e <= d)
+                used += sum(  # section 6.2: entered by d and not started onward by d
+                    1 for p, (t, e) in interim.items() if t == s and e <= d and not (p in plan and plan[p][1] <= d)
+                )
                 free = sum(a for day, a in self.capacity.get(s, []) if day <= d)
                 if self.all_day_rule(s) and used > free + 1e-6:
                     broken.append(f"rule 5 at {s} day {d}: {used} > {free}")
@@ -193,7 +265,9 @@ class Instance:
                         have = sum(a for day, a in self.band_capacity.get((s, band), []) if day <= d)
                         if taken > have + 1e-6:
                             broken.append(f"rule 5b at {s} {band} day {d}: {taken} > {have}")
-                if limit != "" and sum(1 for t, e in plan.values() if t == s and e == d) > int(float(limit)):
+                admitted = sum(1 for t, e in plan.values() if t == s and e == d)
+                admitted += sum(1 for t, e in interim.values() if t == s and e == d)
+                if limit != "" and admitted > int(float(limit)):
                     broken.append(f"rule 6 at {s} day {d}")
         needs: dict[tuple, list] = {}
         for p, (_, d) in plan.items():
@@ -210,20 +284,40 @@ class Instance:
                 if taken > have + 1e-9:
                     broken.append(f"rule 7 at {key} day {d}: {taken} > {have}")
         for p, where in self.pinned.items():
-            if complete and plan.get(p) != where:
+            if not complete:
+                continue
+            if self.pinned_stage.get(p, "direct") == "interim":
+                if interim.get(p) != where:
+                    broken.append(f"rule 8: {p} not in the interim bed pinned")
+            elif plan.get(p) != where or p in interim:
                 broken.append(f"rule 8: {p} not placed as pinned")
         for rule in self.rules:
             broken += rule(self, plan)
         return broken
 
-    def objective(self, plan: dict) -> float:
-        placed = sum(self.cost(p, s, d) for p, (s, d) in plan.items())
-        return placed + sum(self.unplaced_cost(p) for p in self.patients if p not in plan)
+    def objective(self, plan: dict, interim: dict | None = None) -> float:
+        interim = interim or {}
+        placed = sum(self.cost(p, s, d) for p, (s, d) in plan.items() if p not in interim)
+        placed += sum(sum(self.journey_costs(p, entry, plan.get(p))) for p, entry in interim.items())
+        left = set(self.patients) - set(plan) - set(interim)
+        return placed + sum(self.unplaced_cost(p) for p in left)
 
 
 def read_plan(plan_folder: Path, instance: Instance) -> dict:
+    """The x starts of a plan folder (direct and onward rows)."""
     return {
-        row["patient_id"]: (row["service_id"], instance.day(row["start_date"])) for row in _rows(Path(plan_folder), "plan.csv")
+        row["patient_id"]: (row["service_id"], instance.day(row["start_date"]))
+        for row in _rows(Path(plan_folder), "plan.csv")
+        if (row.get("stage") or "direct") != "interim"
+    }
+
+
+def read_interim(plan_folder: Path, instance: Instance) -> dict:
+    """The interim entries of a plan folder (v2: rows with stage ``interim``)."""
+    return {
+        row["patient_id"]: (row["service_id"], instance.day(row["start_date"]))
+        for row in _rows(Path(plan_folder), "plan.csv")
+        if row.get("stage") == "interim"
     }
 
 
@@ -233,19 +327,37 @@ def check_plan_folder(snapshot_folder: Path, plan_folder: Path, rules=()) -> tup
     instance = Instance(snapshot_folder, rules)
     plan_rows = _rows(Path(plan_folder), "plan.csv")
     plan = read_plan(plan_folder, instance)
-    broken = instance.violations(plan)
-    if len(plan) != len(plan_rows):
+    interim = read_interim(plan_folder, instance)
+    broken = instance.violations(plan, interim=interim)
+    if len(plan) + len(interim) != len(plan_rows):
         broken.append("a patient is placed twice")
+    journeys = instance.any_interim()
+    if plan_rows and journeys != ("stage" in plan_rows[0]):
+        broken.append("plan.csv must have a stage column exactly when a service is interim")
     for row in plan_rows:
         p, s, d = row["patient_id"], row["service_id"], instance.day(row["start_date"])
+        stage = row.get("stage") or "direct"
         if int(row["wait_days"]) != d - instance.r(p):
             broken.append(f"{p}: wait_days {row['wait_days']} != {d - instance.r(p)}")
-        if not math.isclose(float(row["cost"]), instance.cost(p, s, d), rel_tol=1e-9, abs_tol=1e-9):
-            broken.append(f"{p}: cost {row['cost']} != {instance.cost(p, s, d)}")
+        if stage == "direct":
+            expected = instance.cost(p, s, d)
+            if p in interim:
+                broken.append(f"{p}: a direct row beside an interim row")
+        elif stage == "interim":
+            expected = instance.journey_costs(p, (s, d), plan.get(p))[0]
+        elif stage == "onward":
+            expected = instance.journey_costs(p, interim[p], (s, d))[1] if p in interim else math.nan
+            if p not in interim:
+                broken.append(f"{p}: an onward row without an interim row")
+        else:
+            broken.append(f"{p}: stage {stage!r} is not direct, interim or onward")
+            continue
+        if not math.isclose(float(row["cost"]), expected, rel_tol=1e-9, abs_tol=1e-9):
+            broken.append(f"{p}: {stage} cost {row['cost']} != {expected}")
     unplaced = {row["patient_id"] for row in _rows(Path(plan_folder), "unplaced.csv")}
-    if unplaced != set(instance.patients) - set(plan):
+    if unplaced != set(instance.patients) - set(plan) - set(interim):
         broken.append("unplaced.csv does not list exactly the patients not in plan.csv")
-    return broken, instance.objective(plan)
+    return broken, instance.objective(plan, interim)
 
 
 def brute_force_optimum(folder: Path, extra=None, rules=()) -> float:
@@ -261,14 +373,27 @@ def brute_force_optimum(folder: Path, extra=None, rules=()) -> float:
         choices = [
             (s, d) for s in sorted(instance.services) for d in range(instance.D) if instance.triple_problem(p, s, d) is None
         ]
+        entries = [  # section 6.2: ("interim", entry, onward start or None)
+            (s, d) for s in sorted(instance.services) for d in range(instance.D) if instance.entry_problem(p, s, d) is None
+        ]
+        journeys = [("interim", entry, None) for entry in entries]
+        journeys += [("interim", entry, start) for entry in entries for start in choices if start[1] > entry[1]]
         if p in instance.pinned:
-            choices = [instance.pinned[p]]
+            if instance.pinned_stage.get(p) == "interim":
+                choices = [j for j in journeys if j[1] == instance.pinned[p]]
+            else:
+                choices = [instance.pinned[p]]
         else:
-            choices.append(None)
+            choices = choices + journeys + [None]
         options[p] = choices
 
     def price(p, choice):
-        base = instance.unplaced_cost(p) if choice is None else instance.cost(p, *choice)
+        if choice is None:
+            base = instance.unplaced_cost(p)
+        elif choice[0] == "interim":
+            base = sum(instance.journey_costs(p, choice[1], choice[2]))
+        else:
+            base = instance.cost(p, *choice)
         return base + (extra(p, choice) if extra is not None else 0.0)
 
     for p in patients:
@@ -285,13 +410,20 @@ def brute_force_optimum(folder: Path, extra=None, rules=()) -> float:
             return
         p = patients[index]
         for choice in options[p]:
-            if choice is not None:
+            if choice is not None and choice[0] == "interim":
+                interim[p] = choice[1]
+                if choice[2] is not None:
+                    plan[p] = choice[2]
+            elif choice is not None:
                 plan[p] = choice
-                if instance.violations(plan, complete=False):  # adding a placement only breaks more rules
-                    del plan[p]
-                    continue
+            if choice is not None and instance.violations(plan, complete=False, interim=interim):
+                plan.pop(p, None)  # adding a placement only breaks more rules
+                interim.pop(p, None)
+                continue
             search(index + 1, plan, spent + price(p, choice))
             plan.pop(p, None)
+            interim.pop(p, None)
 
+    interim: dict = {}
     search(0, {}, 0.0)
     return best[0]

@@ -243,6 +243,93 @@ def random_tiny_banded_snapshot(folder: Path, seed: int, patients: int = 5, hori
     return write_snapshot(folder, patient_rows, service_rows, capacity_rows, horizon=horizon, bands=bands, care_bands=band_rows)
 
 
+def random_tiny_interim_snapshot(folder: Path, seed: int, patients: int = 4, horizon: int = 5, bands: bool = False) -> Path:
+    """A random valid v2 snapshot with interim stays: pathway-1 and -3 patients (some
+    ``interim_ok``), home care and care homes with little room, step-down units of which
+    some are interim, travel limits, admission limits and weekends; with ``bands``, the
+    home care is by time of day too."""
+    rng = random.Random(seed)
+    band_names = ["morning", "tea"] if bands else []
+    service_rows, capacity_rows, coverage_rows = [], [], []
+    kinds = [1, 3, 2, 2] + [rng.choice([1, 2, 3]) for _ in range(rng.randint(0, 1))]
+    for i, pathway in enumerate(kinds):
+        service_id = f"S{i}"
+        service_rows.append(
+            {
+                "service_id": service_id,
+                "pathway": pathway,
+                "locality": rng.choice(["A", "B"]),
+                "dementia": rng.choice(["yes", "no"]),
+                "double_handed": rng.choice(["yes", "no"]) if pathway == 1 else "",
+                "max_admissions_per_day": rng.choice(["", "", 1]),
+                "weekend_admissions": rng.choice(["", "", "no"]),
+                "interim": ("yes" if i == 2 else rng.choice(["yes", "no", ""])) if pathway == 2 else "",
+            }
+        )
+        for _ in range(rng.randint(1, 2)):
+            when = day(rng.randint(-1, horizon - 1))
+            if pathway == 1 and bands and rng.random() < 0.7:
+                for band in band_names:
+                    capacity_rows.append(
+                        {"service_id": service_id, "date": when, "amount": rng.choice([0.5, 1, 2]), "band": band}
+                    )
+            elif pathway == 2 and service_rows[-1]["interim"] == "yes":  # bridging beds free early, places later
+                capacity_rows.append(
+                    {"service_id": service_id, "date": day(rng.randint(-1, 1)), "amount": rng.randint(1, 2), "band": ""}
+                )
+            else:
+                amount = rng.choice([0.5, 1, 2]) if pathway == 1 else rng.randint(0, 1)
+                when = day(rng.randint(1, horizon - 1)) if pathway != 2 else when  # places come free later
+                capacity_rows.append({"service_id": service_id, "date": when, "amount": amount, "band": ""})
+        if pathway == 1:
+            coverage_rows += [{"service_id": service_id, "locality": name} for name in ("A", "B")]
+    patient_rows, band_rows = [], []
+    for i in range(rng.randint(2, patients)):
+        pathway = rng.choice([1, 3, 3, 2])
+        pid = f"P{i}"
+        row = {
+            "patient_id": pid,
+            "site": "H",
+            "locality": rng.choice(["A", "B"]),
+            "pathway": pathway,
+            "ready_date": day(rng.randint(-4, horizon - 2)),
+            "priority": rng.choice(["", 1, 2, 3]),
+            "dementia": rng.choice(["", "no", "no", "yes"]),
+            "earliest_date": rng.choice(["", "", "", day(rng.randint(0, horizon - 1))]),
+            "max_travel_minutes": rng.choice(["", "", 20]),
+            "preferred_services": rng.choice(["", "", "S0", "S1"]),
+            "interim_ok": rng.choice(["yes", "yes", "no", ""]) if pathway != 2 else "",
+        }
+        if pathway == 1:
+            row["carers"] = rng.choice(["", 1, 2])
+            if bands:
+                chosen = rng.sample(band_names, rng.randint(1, 2))
+                band_rows += [{"patient_id": pid, "band": band, "hours": rng.choice([0.5, 1])} for band in chosen]
+            else:
+                row["care_hours"] = rng.choice([0.5, 1])
+        patient_rows.append(row)
+    travel_rows = [
+        {"from_locality": "A", "to_locality": "B", "minutes": rng.choice([15, 40])},
+        {"from_locality": "B", "to_locality": "A", "minutes": rng.choice([15, 40, 70])},
+    ]
+    weights = rng.choice(
+        [None, {"interim_weight": 0.5, "move_penalty": 0.2}, {"interim_weight": 0.1, "tail_days": 2}, {"move_penalty": 3}]
+    )
+    return write_snapshot(
+        folder,
+        patient_rows,
+        service_rows,
+        capacity_rows,
+        [{"locality_id": "A"}, {"locality_id": "B"}],
+        coverage_rows,
+        travel_rows,
+        horizon=horizon,
+        weights=weights,
+        bands=band_names or None,
+        care_bands=band_rows if bands else None,
+    )
+
+
 def append_rows(folder: Path, name: str, rows: list[dict]) -> None:
     """Append rows to one of a snapshot's csv files (created with its header if missing)."""
     path = Path(folder) / name

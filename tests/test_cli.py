@@ -122,7 +122,7 @@ BROKEN = {
         [
             "patients.csv: is empty; it needs a header row: patient_id, site, locality, pathway, ready_date, priority, "
             "care_hours, carers, dementia, nursing, bariatric, equipment, earliest_date, max_travel_minutes, preferred_services, "
-            "nhs_number"
+            "nhs_number, interim_ok"
         ],
     ),
     "binary services file": (

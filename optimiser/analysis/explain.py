@@ -22,9 +22,11 @@ import numpy as np
 import pandas as pd
 
 from optimiser.analysis.reasons import unplaced_reasons
-from optimiser.model.costs import placement_cost
+from optimiser.model.costs import interim_cost, placement_cost
 from optimiser.model.eligibility import eligible_pairs, off_preference
 from optimiser.model.families import Room
+from optimiser.model.families.base import INTERIM, stage_of
+from optimiser.model.families.interim import entry_pairs
 from optimiser.model.formulation import Formulation, build_formulation
 from optimiser.model.previous import columns_of, placement_triples
 from optimiser.model.rules import admits_on_day, exclusions, patient_needs
@@ -38,6 +40,7 @@ class ServiceOption:
     eligible: bool
     excluded_by: str = ""  # why rules 1-3 exclude it
     days: list[dict] = field(default_factory=list)  # date, status ("room" or what blocks), cost
+    interim: bool = False  # v2: an interim bed to wait in (cost: staying to the end, no onward start)
 
     @property
     def best(self) -> dict | None:
@@ -63,7 +66,13 @@ class Explanation:
             "reason": self.reason,
             "unplaced_cost": self.unplaced_cost,
             "options": [
-                {"service_id": o.service_id, "eligible": o.eligible, "excluded_by": o.excluded_by, "days": o.days}
+                {
+                    "service_id": o.service_id,
+                    "eligible": o.eligible,
+                    "excluded_by": o.excluded_by,
+                    "days": o.days,
+                    **({"interim": True} if o.interim else {}),
+                }
                 for o in self.options
             ],
         }
@@ -78,6 +87,14 @@ class Explanation:
         if self.choice is None:
             lines.append(f"Plan: unplaced (cost {self.unplaced_cost:.2f}). {self.reason}")
             reference = self.unplaced_cost
+        elif self.choice.get("stage") == "interim":
+            choice = self.choice
+            onward = choice.get("onward")
+            then = f", then {onward['service_id']} from {onward['date']}" if onward else ", with no onward start in the horizon"
+            lines.append(
+                f"Plan: interim bed at {choice['service_id']} from {choice['date']}{then} (cost {choice['cost']:.2f} in all)."
+            )
+            reference = choice["cost"]
         else:
             choice = self.choice
             lines.append(f"Plan: {choice['service_id']} from {choice['date']} (cost {choice['cost']:.2f}).")
@@ -86,12 +103,19 @@ class Explanation:
             reference = choice["cost"]
         lines.append("Alternatives, with everyone else placed as planned:")
         for option in self.options:
+            name = option.service_id + (" (interim bed)" if option.interim else "")
             if not option.eligible:
-                lines.append(f"  {option.service_id}: not eligible: {option.excluded_by}")
+                lines.append(f"  {name}: not eligible: {option.excluded_by}")
                 continue
             best = option.best
             if best is None:
-                lines.append(f"  {option.service_id}: no room in the horizon")
+                lines.append(f"  {name}: no room in the horizon" + (" for a stay to its end" if option.interim else ""))
+            elif option.interim:
+                delta = best["cost"] - reference
+                lines.append(
+                    f"  {name}: room from {best['date']} at cost {best['cost']:.2f} staying to the end ({delta:+.2f} vs plan; "
+                    "an onward start lowers it)"
+                )
             elif self.choice is not None and (self.choice["service_id"], self.choice["date"]) == (
                 option.service_id,
                 best["date"],
@@ -147,12 +171,20 @@ def explain_patient(formulation: Formulation, x: np.ndarray, patient_id: str) ->
     }
     choice, reason = None, ""
     if mine.any():
-        row = variables[mine].iloc[0]
+        row = variables[mine].iloc[0]  # the start that leaves the acute bed comes first (v2: the interim entry)
         choice = {
             "service_id": services["service_id"].iat[int(row["service"])],
             "date": snapshot.date_of([int(row["day"])])[0],
-            "cost": float(row["cost"]),
+            "cost": float(variables.loc[mine, "cost"].sum()),
         }
+        if stage_of(variables[mine])[0] == INTERIM:
+            choice["stage"] = "interim"
+            if mine.sum() > 1:
+                onward = variables[mine].iloc[1]
+                choice["onward"] = {
+                    "service_id": services["service_id"].iat[int(onward["service"])],
+                    "date": snapshot.date_of([int(onward["day"])])[0],
+                }
     else:
         reasons = unplaced_reasons(formulation, x)
         reason = reasons.loc[reasons["patient"] == p, "reason"].iat[0]
@@ -163,39 +195,48 @@ def explain_patient(formulation: Formulation, x: np.ndarray, patient_id: str) ->
     options = _excluded(snapshot, p, set(pairs["service"]))
     for service, minutes in zip(pairs["service"], pairs["minutes"]):
         options.append(_days_at(snapshot, p, int(service), float(minutes), rooms))
-    options.sort(key=lambda option: (not option.eligible, option.service_id))
+    entry = entry_pairs(snapshot)
+    entry = entry[entry["patient"] == p]
+    for service, minutes in zip(entry["service"], entry["minutes"]):  # v2: the interim beds the patient may wait in
+        options.append(_days_at(snapshot, p, int(service), float(minutes), rooms, interim=True))
+    options.sort(key=lambda option: (not option.eligible, option.interim, option.service_id))
     return Explanation(patient_id, facts, choice, reason, float(formulation.unplaced_cost[p]), options)
 
 
-def _days_at(snapshot, p: int, service: int, minutes: float, rooms: list[Room]) -> ServiceOption:
+def _days_at(snapshot, p: int, service: int, minutes: float, rooms: list[Room], interim: bool = False) -> ServiceOption:
     """Day by day, whether p could start at the service given ``rooms`` (each constraint
     family's room after the others' placements): timing (rule 4) first, then the first
-    family that blocks, in row order."""
+    family that blocks, in row order. ``interim`` (v2): entering it as an interim bed
+    instead, at the cost of the whole stay with no onward start (``costs.interim_cost``)."""
     patients = snapshot.patients
     horizon = snapshot.horizon
     days = np.arange(horizon)
     services = np.full(horizon, service)
-    costs = placement_cost(
-        np.full(horizon, patients["priority"].iat[p]),
-        np.full(horizon, patients["ready_day"].iat[p]),
-        days,
-        np.full(horizon, minutes),
-        np.full(horizon, patients["pathway"].iat[p]),
-        off_preference(snapshot, np.full(horizon, p), services),
-        snapshot.weights,
-    )
+    priority, ready = np.full(horizon, patients["priority"].iat[p]), np.full(horizon, patients["ready_day"].iat[p])
+    if interim:
+        costs = interim_cost(priority, ready, days, np.full(horizon, minutes), horizon, snapshot.weights)
+    else:
+        costs = placement_cost(
+            priority,
+            ready,
+            days,
+            np.full(horizon, minutes),
+            np.full(horizon, patients["pathway"].iat[p]),
+            off_preference(snapshot, np.full(horizon, p), services),
+            snapshot.weights,
+        )
     weekend_ok = admits_on_day(snapshot, services, days)
     earliest = int(patients["earliest_day"].iat[p])
     status = np.where(days < earliest, "before the earliest start", np.where(weekend_ok, "", "no weekend admissions")).astype(
         object
     )
     for room in rooms:
-        blocked = np.asarray(room.why(p, services, days), dtype=object)
+        blocked = np.asarray((room.why_entry if interim else room.why)(p, services, days), dtype=object)
         status = np.where((status == "") & (blocked != ""), blocked, status)
     status = np.where(status == "", "room", status)
     dates = snapshot.date_of(days)
     result = [{"date": date, "status": str(why), "cost": float(cost)} for date, why, cost in zip(dates, status, costs)]
-    return ServiceOption(snapshot.services["service_id"].iat[service], True, days=result)
+    return ServiceOption(snapshot.services["service_id"].iat[service], True, days=result, interim=interim)
 
 
 def _excluded(snapshot, p: int, eligible: set) -> list[ServiceOption]:

@@ -18,7 +18,13 @@ import pandas as pd
 from optimiser.analysis.reasons import unplaced_reasons
 from optimiser.data.database import is_database_url, shown
 from optimiser.data.files import safe_csv, write_files
+from optimiser.data.schema import DIRECT
+from optimiser.data.schema import INTERIM as INTERIM_NAME
+from optimiser.data.schema import ONWARD as ONWARD_NAME
 from optimiser.data.snapshot import Snapshot
+from optimiser.model.costs import delay_cost
+from optimiser.model.families.base import INTERIM, ONWARD, stage_of
+from optimiser.model.families.interim import uses_interim
 from optimiser.model.formulation import Formulation
 from optimiser.solve.result import PartReport, SolveResult
 
@@ -26,6 +32,7 @@ PLAN_COLUMNS = ["patient_id", "service_id", "start_date", "wait_days", "cost"]
 DETAIL_COLUMNS = ["service_name", "pathway", "site", "locality", "priority", "start_weekday"]  # plan.csv --details
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 UNPLACED_COLUMNS = ["patient_id", "reason"]
+STAGE_NAMES = (DIRECT, INTERIM_NAME, ONWARD_NAME)  # by a variable's stage number
 
 
 @dataclass
@@ -37,6 +44,7 @@ class Plan:
     summary: dict
     formulation: Formulation
     result: SolveResult
+    journeys: bool = False  # v2: some service is interim, so plan.csv has a ``stage`` column
 
     @property
     def status(self) -> str:
@@ -51,7 +59,7 @@ class Plan:
         (``data.files.write_files``): a reader never sees a new plan beside an old summary.
         ``details``: plan.csv also has, after the contract's columns, what a coordinator
         phoning round needs (service name, pathway, site, locality, priority, start weekday)."""
-        columns = PLAN_COLUMNS + (DETAIL_COLUMNS if details else [])
+        columns = PLAN_COLUMNS + (["stage"] if self.journeys else []) + (DETAIL_COLUMNS if details else [])
         files = {
             "plan.csv": safe_csv(self.placements[columns]),
             "unplaced.csv": safe_csv(self.unplaced[UNPLACED_COLUMNS]),
@@ -85,6 +93,8 @@ def make_plan(formulation: Formulation, result: SolveResult, options: dict | Non
     p = chosen["patient"].to_numpy()
     s = chosen["service"].to_numpy()
     d = chosen["day"].to_numpy()
+    stage = stage_of(chosen)
+    cost = split_costs(snapshot, chosen)
     placements = (
         pd.DataFrame(
             {
@@ -92,7 +102,8 @@ def make_plan(formulation: Formulation, result: SolveResult, options: dict | Non
                 "service_id": services["service_id"].to_numpy()[s],
                 "start_date": snapshot.date_of(d).to_numpy(),
                 "wait_days": d - patients["ready_day"].to_numpy()[p],
-                "cost": chosen["cost"].to_numpy(),
+                "cost": cost,
+                "stage": np.asarray(STAGE_NAMES, dtype=object)[stage],
                 "pathway": patients["pathway"].to_numpy()[p],
                 "site": patients["site"].to_numpy()[p],
                 "day": d,
@@ -104,7 +115,9 @@ def make_plan(formulation: Formulation, result: SolveResult, options: dict | Non
                 "start_weekday": np.array(WEEKDAYS)[(snapshot.snapshot_date.weekday() + d) % 7],
             }
         )
-        .sort_values("patient", kind="stable")
+        .assign(stage_order=stage)
+        .sort_values(["patient", "stage_order"], kind="stable")
+        .drop(columns="stage_order")
         .reset_index(drop=True)
     )
     reasons = unplaced_reasons(formulation, x)
@@ -113,7 +126,31 @@ def make_plan(formulation: Formulation, result: SolveResult, options: dict | Non
         cost=formulation.unplaced_cost[reasons["patient"].to_numpy().astype(np.int64)],
     )
     summary = _summary(formulation, result, placements, unplaced, options or {})
-    return Plan(placements, unplaced, summary, formulation, result)
+    return Plan(placements, unplaced, summary, formulation, result, journeys=uses_interim(snapshot))
+
+
+def split_costs(snapshot: Snapshot, chosen: pd.DataFrame) -> np.ndarray:
+    """Each plan row's cost (contract 6.2): a direct row's as in section 4; an interim row
+    with an onward row holds the acute days, the move penalty and the interim travel, the
+    onward row the rest; an interim row without one holds the whole journey's cost."""
+    cost = chosen["cost"].to_numpy(dtype=float).copy()
+    stage = stage_of(chosen)
+    if not (stage == ONWARD).any():
+        return cost
+    patient = chosen["patient"].to_numpy()
+    entry = np.flatnonzero(stage == INTERIM)
+    onward = np.flatnonzero(stage == ONWARD)
+    entry_of = pd.Series(entry, index=patient[entry])
+    moved = entry_of.loc[patient[onward]].to_numpy()
+    patients, weights = snapshot.patients, snapshot.weights
+    q = patient[moved]
+    acute = delay_cost(
+        patients["priority"].to_numpy()[q], patients["ready_day"].to_numpy()[q], chosen["day"].to_numpy()[moved], weights
+    )
+    head = acute + weights.move_penalty + weights.travel_weight * chosen["minutes"].to_numpy(dtype=float)[moved]
+    journey = cost[moved] + cost[onward]
+    cost[moved], cost[onward] = head, journey - head
+    return cost
 
 
 def _source_text(source) -> str | None:
@@ -128,6 +165,8 @@ def _source_text(source) -> str | None:
 def _summary(formulation: Formulation, result: SolveResult, placements, unplaced, options: dict) -> dict:
     snapshot = formulation.snapshot
     patients = snapshot.patients
+    moves = placements
+    placements = placements[placements["stage"] != ONWARD_NAME]  # v2: who left the acute bed, and when
     by_pathway = {}
     for pathway in (1, 2, 3):
         mine = placements[placements["pathway"] == pathway]
@@ -139,6 +178,15 @@ def _summary(formulation: Formulation, result: SolveResult, placements, unplaced
             "longest_wait_days": int(mine["wait_days"].max()) if len(mine) else None,
         }
     objective = float(result.objective)
+    weights = dict(vars(snapshot.weights))
+    journeys = {}
+    if uses_interim(snapshot):
+        journeys = {
+            "interim": int((moves["stage"] == INTERIM_NAME).sum()),
+            "onward": int((moves["stage"] == ONWARD_NAME).sum()),
+        }
+    else:  # a v1 snapshot's summary, as before v2
+        weights = {key: value for key, value in weights.items() if key not in ("interim_weight", "move_penalty")}
     return {
         "status": result.status.value,
         "objective": objective,
@@ -160,12 +208,13 @@ def _summary(formulation: Formulation, result: SolveResult, placements, unplaced
         "by_pathway": by_pathway,
         "unplaced_by_cause": {str(k): int(v) for k, v in unplaced["cause"].value_counts().sort_index().items()},
         "delayed_bed_days": delayed_bed_days(snapshot, placements, unplaced),
-        "placement_cost": float(placements["cost"].sum()),
+        "placement_cost": float(moves["cost"].sum()),
         "unplaced_cost": float(unplaced["cost"].sum()),
         "model": {"variables": formulation.num_variables, "rows": formulation.num_rows},
         "parts": parts_summary(result.parts),
-        "weights": dict(vars(snapshot.weights)),
+        "weights": weights,
         "options": options,
+        **journeys,
     }
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from optimiser.constants import TOLERANCE
 from optimiser.model.eligibility import eligible_pairs
+from optimiser.model.families.base import DIRECT, INTERIM, names, stage_of
 from optimiser.model.formulation import Formulation
 from optimiser.model.rules import (
     reach_table,
@@ -39,6 +40,7 @@ class _Facts:
         self._alone = None  # each family's alone check, prepared when first needed
         self.variable_patient = variables["patient"].to_numpy()
         self.variable_columns = {name: variables[name].to_numpy() for name in ("service", "day", "cost")}
+        self.variable_columns["stage"] = stage_of(variables)
         self.pair_patient = self.pairs["patient"].to_numpy()
         self.dates = snapshot.date_of(np.arange(snapshot.horizon)).to_numpy()  # ISO date of each day
         self.service_ids = snapshot.services["service_id"].to_numpy()
@@ -162,16 +164,41 @@ def _no_triple_reason(facts: _Facts, p: int) -> tuple[str, str]:
 def _crowded_out_reason(facts: _Facts, p: int) -> tuple[str, str]:
     """The patient has triples but none the plan left room for: the first family (in row
     order) whose room closes every start the earlier ones leave open says why; if some
-    start is open, the solver stopped first or waiting is cheaper."""
+    start is open, the solver stopped first or waiting is cheaper. v2: for a patient who
+    may bridge, the interim beds are asked too, and named when they are full as well."""
     formulation = facts.formulation
     mine = facts.variables_of(p)
-    s, d, cost = mine["service"], mine["day"], mine["cost"]
+    direct, entry = mine["stage"] == DIRECT, mine["stage"] == INTERIM
+    s, d, cost = mine["service"][direct], mine["day"][direct], mine["cost"][direct]
+    blocked = None
     open_now = np.ones(len(s), dtype=bool)
-    for family, room in facts.rooms:
+    if not direct.any():
+        blocked = _no_triple_reason(facts, p)
+    for family, room in facts.rooms if blocked is None else ():
         fits = open_now & room.fits(p, s, d)
         if not fits.any():
-            return family.cause or family.name, room.reason(p, s, d, open_now)
+            blocked = family.cause or family.name, room.reason(p, s, d, open_now)
+            break
         open_now = fits
+    if entry.any():
+        v, dv = mine["service"][entry], mine["day"][entry]
+        open_entry = np.ones(len(v), dtype=bool)
+        for family, room in facts.rooms:
+            fits = open_entry & room.fits_entry(p, v, dv)
+            if not fits.any():
+                if blocked is not None:
+                    what = "interim bed free" if family.name == "capacity" else f"interim entry allowed ({family.name})"
+                    units = names(np.unique(facts.service_ids[v[open_entry]]))
+                    return blocked[0], f"{blocked[1]}; no {what} at {units} either"
+                break
+            open_entry = fits
+        else:  # an interim bed is open: the cheapest open choice says why nobody took it
+            s, d = np.concatenate([s, v]), np.concatenate([d, dv])
+            open_now = np.concatenate([open_now if blocked is None else np.zeros(len(open_now), bool), open_entry])
+            cost = np.concatenate([cost, mine["cost"][entry]])
+            blocked = None
+    if blocked is not None:
+        return blocked
     cheapest = int(np.argmin(np.where(open_now, cost, np.inf)))
     if cost[cheapest] < formulation.unplaced_cost[p] - TOLERANCE:
         date = facts.dates[d[cheapest]]

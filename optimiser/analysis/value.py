@@ -20,7 +20,10 @@ short of a service has no variable, hence no dual).
 Pathways share no constraint, so one more unit on pathway k changes only
 pathway k's optimum: both solves are made on that pathway alone
 (``restrict_to_pathway``), which keeps bed-pathway values exact and fast even
-when pathway 1 stops at a time limit.
+when pathway 1 stops at a time limit. With interim beds (v2) a pathway-1 or -3
+patient may wait in a pathway-2 bed, so the pathways are one problem and both
+solves are of the whole snapshot; one more interim bed is a service candidate like
+any other bed.
 
 Values are also given in delayed bed-days saved (``plan.delayed_bed_days``)
 and in pounds at ``bed_day_cost`` a day (default 562, the NHS England 2025
@@ -38,8 +41,10 @@ from optimiser.analysis.allocate import allocate
 from optimiser.analysis.plan import Plan
 from optimiser.analysis.whatif import AddCapacity, AddStock, apply_changes
 from optimiser.constants import BED_DAY_COST
+from optimiser.data.schema import ONWARD
 from optimiser.data.snapshot import Snapshot, restrict_to_pathway
 from optimiser.model.eligibility import eligible_pairs
+from optimiser.model.families.interim import entry_pairs, uses_interim
 from optimiser.model.rules import equipment_needs
 from optimiser.solve.highs import solve_lp
 
@@ -82,6 +87,7 @@ def capacity_value(
     if base is None:
         base = allocate(snapshot, **options)
     chosen = _candidates(base, candidates)
+    journeys = uses_interim(snapshot)  # v2: interim beds join the pathways, so each solve is of the whole
     by_pathway: dict[int, Plan] = {}
     rows = []
     for candidate in chosen.itertuples(index=False):
@@ -92,11 +98,11 @@ def capacity_value(
             change = AddCapacity(candidate.service_id, date, 1.0, candidate.band)
         else:
             change = AddStock(candidate.store_id, candidate.item, date, 1.0)
-        pathway = int(candidate.pathway)
+        pathway = int(candidate.pathway) if not journeys else 0
         if pathway not in by_pathway:
-            by_pathway[pathway] = allocate(restrict_to_pathway(snapshot, pathway), start=base.placements, **options)
+            by_pathway[pathway] = allocate(_pathway(snapshot, pathway), start=base.placements, **options)
         part = by_pathway[pathway]
-        changed = restrict_to_pathway(apply_changes(snapshot, [change]), pathway)
+        changed = _pathway(apply_changes(snapshot, [change]), pathway)
         variant = allocate(changed, start=part.placements, **options)
         saved = part.objective - variant.objective
         bed_days = part.summary["delayed_bed_days"] - variant.summary["delayed_bed_days"]
@@ -114,6 +120,11 @@ def capacity_value(
         table = table.drop(columns="band")  # v1: the v1 columns
     order = np.lexsort((table.index.to_numpy(), -table["objective_saved"].to_numpy(dtype=float)))
     return table.iloc[order].reset_index(drop=True)
+
+
+def _pathway(snapshot: Snapshot, pathway: int) -> Snapshot:
+    """The snapshot's part for pathway k (0: the whole snapshot, when interim beds join pathways)."""
+    return snapshot if pathway == 0 else restrict_to_pathway(snapshot, pathway)
 
 
 def _candidates(base: Plan, most: int) -> pd.DataFrame:
@@ -180,9 +191,10 @@ def _waiting_for(base: Plan) -> tuple[list[str], list[tuple[str, str]]]:
     snapshot = base.formulation.snapshot
     patients = snapshot.patients
     start = np.full(len(patients), -1)
-    start[base.placements["patient"].to_numpy().astype(np.int64)] = base.placements["day"].to_numpy()
+    left = base.placements[base.placements["stage"] != ONWARD]  # the day each leaves the acute bed
+    start[left["patient"].to_numpy().astype(np.int64)] = left["day"].to_numpy()
     waiting = (start < 0) | (start > patients["earliest_day"].to_numpy())
-    pairs = eligible_pairs(snapshot)
+    pairs = pd.concat([eligible_pairs(snapshot), entry_pairs(snapshot)])  # v2: an interim bed may pay too
     services = np.unique(pairs["service"].to_numpy()[waiting[pairs["patient"].to_numpy()]])
     needs = equipment_needs(snapshot)
     needs = needs[waiting[needs["patient"].to_numpy()]]

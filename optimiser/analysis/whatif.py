@@ -7,7 +7,9 @@ A change is one of
 - ``Close(service_id)``: the service takes no new patients (its capacity
   rows are dropped; a pinned placement there is an input error);
 - ``AddStock(store_id, item, date, quantity)``: units arriving at a store
-  (an equipment.csv row).
+  (an equipment.csv row);
+- ``MakeInterim(service_id)`` (v2): the pathway-2 service also takes patients waiting
+  for pathway 1 or 3 as interim (bridging) stays.
 
 ``apply_changes`` returns a new snapshot, checked like a loaded one;
 ``whatif`` solves both and ``compare`` lists what differs: placed patients,
@@ -26,7 +28,9 @@ import pandas as pd
 from optimiser.analysis.allocate import allocate
 from optimiser.analysis.plan import Plan
 from optimiser.data.problems import InputError, ProblemList
+from optimiser.data.schema import ONWARD
 from optimiser.data.snapshot import Snapshot
+from optimiser.model.families.interim import uses_interim
 from optimiser.model.validation import check_snapshot
 
 CHANGE_SOURCE = "what-if change"
@@ -63,7 +67,17 @@ class AddStock:
         return f"add {self.quantity:g} {self.item} at store {self.store_id} from {self.date.isoformat()}"
 
 
-Change = AddCapacity | Close | AddStock
+@dataclass(frozen=True)
+class MakeInterim:
+    """v2: the pathway-2 service also takes patients waiting for pathway 1 or 3, as a bridge."""
+
+    service_id: str
+
+    def __str__(self) -> str:
+        return f"make {self.service_id} an interim service"
+
+
+Change = AddCapacity | Close | AddStock | MakeInterim
 
 
 def parse_change(option: str, text: str) -> Change:
@@ -83,6 +97,9 @@ def parse_change(option: str, text: str) -> Change:
         if option == "add-stock":
             store, item, date, quantity = _exactly(parts, 4, "STORE:ITEM:DATE:QTY")
             return AddStock(store, item, dt.date.fromisoformat(date), _non_negative(quantity))
+        if option == "make-interim":
+            (service,) = _exactly(parts, 1, "SERVICE")
+            return MakeInterim(service)
     except ValueError as error:
         raise ValueError(f"--{option} {text!r}: {error}") from None
     raise ValueError(f"unknown change --{option}")
@@ -108,7 +125,7 @@ def apply_changes(snapshot: Snapshot, changes: list[Change]) -> Snapshot:
     stores = set(snapshot.localities["equipment_store"]) - {""}
     capacity = snapshot.capacity.copy()
     equipment = snapshot.equipment.copy()
-    closing = []
+    closing, interim = [], []
     notes = []
     last = snapshot.snapshot_date + dt.timedelta(days=snapshot.horizon - 1)
     for change in changes:
@@ -118,7 +135,7 @@ def apply_changes(snapshot: Snapshot, changes: list[Change]) -> Snapshot:
             wanted = snapshot.patients["equipment"].map(lambda items, item=change.item: item in items)
             if not (wanted & (snapshot.patients["store"] == change.store_id)).any():
                 notes.append(f"{change}: no patient of store {change.store_id} needs {change.item}; it changes nothing")
-        if isinstance(change, (AddCapacity, Close)) and change.service_id not in services:
+        if isinstance(change, (AddCapacity, Close, MakeInterim)) and change.service_id not in services:
             problems.add(CHANGE_SOURCE, None, "service", change.service_id, "is not a service_id in services.csv")
             continue
         if isinstance(change, AddStock) and change.store_id not in stores:
@@ -137,6 +154,8 @@ def apply_changes(snapshot: Snapshot, changes: list[Change]) -> Snapshot:
                 "band": change.band,
             }
             capacity = pd.concat([capacity, pd.DataFrame([row])], ignore_index=True)
+        elif isinstance(change, MakeInterim):
+            interim.append(change.service_id)
         elif isinstance(change, AddStock):
             row = {
                 "line": 0,
@@ -160,6 +179,22 @@ def apply_changes(snapshot: Snapshot, changes: list[Change]) -> Snapshot:
     changed.content_hash = None  # not the folder's content any more
     changed.patients = snapshot.patients.copy()
     changed.services = snapshot.services.copy()
+    if interim:
+        made = changed.services["service_id"].isin(interim).to_numpy()
+        before = changed.services["interim"] if "interim" in changed.services else False
+        changed.services["interim"] = made | np.asarray(before, dtype=bool)
+        pathway_of = dict(zip(changed.services["service_id"], changed.services["pathway"]))
+        for service_id in interim:
+            if pathway_of[service_id] != 2:
+                problems.add(
+                    CHANGE_SOURCE,
+                    None,
+                    "make-interim",
+                    service_id,
+                    f"is a pathway-{int(pathway_of[service_id])} service; only pathway-2 services can be interim",
+                )
+        if problems:
+            raise InputError(problems)
     changed.capacity = capacity.astype({"date": snapshot.capacity["date"].dtype}) if len(capacity) else capacity
     changed.equipment = equipment.astype({"date": snapshot.equipment["date"].dtype}) if len(equipment) else equipment
     check_snapshot(changed, problems)
@@ -220,10 +255,9 @@ def compare(changes: list[Change], base: Plan, variant: Plan) -> Comparison:
 
 def placement_changes(base: Plan, variant: Plan) -> pd.DataFrame:
     """Patients placed differently (other service, other date, or placed in one plan only)."""
-    columns = ["patient_id", "service_id", "start_date"]
     ids = base.formulation.snapshot.patients[["patient_id"]]
-    both = ids.merge(base.placements[columns], on="patient_id", how="left").merge(
-        variant.placements[columns], on="patient_id", how="left", suffixes=("_base", "_variant")
+    both = ids.merge(journeys(base.placements), on="patient_id", how="left").merge(
+        journeys(variant.placements), on="patient_id", how="left", suffixes=("_base", "_variant")
     )
     both = both.fillna("")
     differs = (both["service_id_base"] != both["service_id_variant"]) | (both["start_date_base"] != both["start_date_variant"])
@@ -241,8 +275,24 @@ def placement_changes(base: Plan, variant: Plan) -> pd.DataFrame:
     )
 
 
+def journeys(placements: pd.DataFrame) -> pd.DataFrame:
+    """One row per placed patient: patient_id, service_id, start_date of the day the acute bed
+    is left; v2: an interim stay's service reads "I then C on 2026-12-01" when it moves on."""
+    columns = ["patient_id", "service_id", "start_date"]
+    if "stage" not in placements.columns or not (placements["stage"] == ONWARD).any():
+        return placements[columns]
+    first = placements[placements["stage"] != ONWARD][columns].reset_index(drop=True)
+    onward = placements[placements["stage"] == ONWARD].set_index("patient_id")
+    then = first["patient_id"].map(onward["service_id"] + " on " + onward["start_date"].astype(str))
+    first["service_id"] = np.where(then.notna(), first["service_id"] + " then " + then.fillna(""), first["service_id"])
+    return first
+
+
 def touched_pathways(snapshot: Snapshot, changes: list[Change]) -> set[int]:
-    """Pathways whose rows a change alters (equipment counts for pathway 1 only)."""
+    """Pathways whose rows a change alters (equipment counts for pathway 1 only); with
+    interim beds (v2, before or after the change) the pathways are one problem: all."""
+    if uses_interim(snapshot) or any(isinstance(change, MakeInterim) for change in changes):
+        return {1, 2, 3}
     pathway_of = dict(zip(snapshot.services["service_id"], snapshot.services["pathway"]))
     return {1 if isinstance(change, AddStock) else int(pathway_of[change.service_id]) for change in changes}
 

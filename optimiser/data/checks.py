@@ -242,3 +242,31 @@ def check_care_bands(snapshot: Snapshot, problems: ProblemList) -> None:
             problems.add(
                 "capacity.csv", int(line), "band", band, "is on a bed service; bands are carer-hours of pathway-1 services"
             )
+
+
+def check_interim(snapshot: Snapshot, problems: ProblemList) -> None:
+    """v2 (interim stays): ``interim`` only on pathway-2 services, ``interim_ok`` only on
+    pathway-1 and -3 patients."""
+    services, patients = snapshot.services, snapshot.patients
+    if "interim" in services.columns:
+        wrong = services["interim"].fillna(False).astype(bool) & (services["pathway"] != 2)
+        for line, pathway in zip(services.loc[wrong, LINE], services.loc[wrong, "pathway"]):
+            problems.add(
+                "services.csv",
+                int(line),
+                "interim",
+                "true",
+                f"is set on a pathway-{int(pathway)} service; interim (bridging) beds are pathway-2 services: "
+                "leave it empty or false",
+            )
+    if "interim_ok" in patients.columns:
+        wrong = patients["interim_ok"].fillna(False).astype(bool) & (patients["pathway"] == 2)
+        for line in patients.loc[wrong, LINE]:
+            problems.add(
+                "patients.csv",
+                int(line),
+                "interim_ok",
+                "true",
+                "is set on a pathway-2 patient, who goes to a step-down bed directly; interim_ok is for pathways 1 "
+                "and 3: leave it empty or false",
+            )

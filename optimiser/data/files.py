@@ -135,7 +135,8 @@ def _umask() -> int:
 
 
 def read_plan_placements(folder: str | Path) -> pd.DataFrame:
-    """plan.csv of a plan folder: patient_id, service_id, start_date (ISO text); InputError lists problems."""
+    """plan.csv of a plan folder: patient_id, service_id, start_date (ISO text), and stage when
+    the plan has one (v2: direct, interim or onward); InputError lists problems."""
     path = Path(folder) / "plan.csv"
     problems = ProblemList()
     if not path.is_file():
@@ -145,6 +146,7 @@ def read_plan_placements(folder: str | Path) -> pd.DataFrame:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
         missing = [column for column in PLAN_REQUIRED if column not in header]
+        columns = list(PLAN_REQUIRED) + (["stage"] if "stage" in header else [])
         for column in missing:
             problems.add(str(path), 1, column, None, "column is missing; plan.csv needs patient_id, service_id, start_date")
         rows = []
@@ -155,10 +157,10 @@ def read_plan_placements(folder: str | Path) -> pd.DataFrame:
                 except (ValueError, TypeError):
                     problems.add(str(path), line, "start_date", row["start_date"], "is not a date; write YYYY-MM-DD")
                     continue
-                rows.append({column: restored(row[column].strip()) for column in PLAN_REQUIRED})
+                rows.append({column: restored((row[column] or "").strip()) for column in columns})
     if problems:
         raise InputError(problems)
-    return pd.DataFrame(rows, columns=list(PLAN_REQUIRED))
+    return pd.DataFrame(rows, columns=columns if not missing else list(PLAN_REQUIRED))
 
 
 def snapshot_files(snapshot) -> dict[str, str]:

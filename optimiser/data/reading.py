@@ -306,6 +306,9 @@ def _parse(column: Column, values: pd.Series, lines: pd.Series, file: str, probl
     kind = column.kind
     if kind in ("id", "text"):
         default = "" if column.default is None else column.default
+        if column.choices is not None:  # a word from a short list, in any case
+            values = values.str.lower()
+            report(~empty & ~values.isin(column.choices), column.hint)
         return values.where(~empty, default).astype(object)
     if kind in ("int", "number"):
         numbers = pd.to_numeric(values.where(~empty, None), errors="coerce").astype(float)

@@ -47,6 +47,10 @@ LIST_SEPARATOR = ";"
 
 NEEDS = ("dementia", "nursing", "bariatric")
 
+# v2 (interim stays): the stage of a plan row or pinned row
+DIRECT, INTERIM, ONWARD = "direct", "interim", "onward"
+STAGES = (DIRECT, INTERIM)  # what pinned.csv may say (an onward start is not pinned)
+
 PATIENTS = Table(
     "patients.csv",
     required=True,
@@ -87,6 +91,7 @@ PATIENTS = Table(
         ),
         Column("preferred_services", "list", default=()),
         Column("nhs_number", "text", default=""),
+        Column("interim_ok", "bool", default=False),  # v2: may bridge in an interim bed (pathways 1 and 3)
     ),
 )
 
@@ -119,6 +124,7 @@ SERVICES = Table(
             minimum=0.0,
             hint="places must be a number >= 0 (the service's beds or carer-hours a day), or empty",
         ),
+        Column("interim", "bool", default=False),  # v2: a pathway-2 service that also takes bridging stays
     ),
 )
 
@@ -189,6 +195,13 @@ PINNED = Table(
         Column("patient_id", "id", required=True, hint="use a patient_id from patients.csv"),
         Column("service_id", "id", required=True, hint="use a service_id from services.csv"),
         Column("date", "date", required=True, hint="write the date as YYYY-MM-DD, within the horizon"),
+        Column(
+            "stage",
+            "text",
+            default=DIRECT,
+            choices=STAGES,
+            hint="stage must be direct (a start, the default) or interim (an interim stay)",
+        ),  # v2
     ),
 )
 
@@ -216,6 +229,8 @@ class Weights:
     travel_weight: float = 0.01
     preference_penalty: float = 2.0
     max_travel_minutes: float = 60.0
+    interim_weight: float = 0.25  # v2: harm of a day in an interim bed, as a share of an acute day
+    move_penalty: float = 1.0  # v2: each move into an interim bed
 
 
 # key -> (kind, minimum, strictly greater?)
@@ -225,6 +240,8 @@ WEIGHT_RULES: dict[str, tuple[str, float, bool]] = {
     "travel_weight": ("number", 0.0, False),
     "preference_penalty": ("number", 0.0, False),
     "max_travel_minutes": ("number", 0.0, False),
+    "interim_weight": ("number", 0.0, False),
+    "move_penalty": ("number", 0.0, False),
 }
 
 DEFAULT_HORIZON_DAYS = 14

@@ -33,3 +33,32 @@ def placement_cost(priority, ready_day, start_day, minutes, pathway, off_prefere
     travel = np.where(np.asarray(pathway) == 1, 0.0, weights.travel_weight * np.asarray(minutes, dtype=float))
     preference = weights.preference_penalty * np.asarray(off_preference, dtype=float)
     return delay_cost(priority, ready_day, start_day, weights) + travel + preference
+
+
+def interim_cost(priority, ready_day, entry_day, minutes, horizon: int, weights: Weights) -> np.ndarray:
+    """v2, an interim entry on day d with no onward start (d' = D + tail_days): the acute
+    days to d, interim_weight times the delay from d to d', the move penalty and the travel:
+
+        delay(p, d) + interim_weight * (delay(p, D + tail) - delay(p, d)) + move_penalty + travel_weight * minutes
+    """
+    acute = delay_cost(priority, ready_day, entry_day, weights)
+    tail = unplaced_cost(priority, ready_day, horizon, weights)
+    return (
+        acute
+        + weights.interim_weight * (tail - acute)
+        + weights.move_penalty
+        + weights.travel_weight * np.asarray(minutes, dtype=float)
+    )
+
+
+def onward_cost(priority, ready_day, start_day, minutes, pathway, off_preference, horizon: int, weights: Weights) -> np.ndarray:
+    """v2, an onward start on day d' from an interim bed: what it changes in its entry's cost
+    (the interim days d' .. D + tail - 1 not waited) plus its travel and preference terms:
+
+        interim_weight * (delay(p, d') - delay(p, D + tail)) + (travel and preference, as in section 4)
+
+    so entry + onward = delay(p, d) + interim_weight * (delay(p, d') - delay(p, d)) + ... (contract 6.2)."""
+    tail = unplaced_cost(priority, ready_day, horizon, weights)
+    moved = placement_cost(priority, ready_day, start_day, minutes, pathway, off_preference, weights)
+    delay = delay_cost(priority, ready_day, start_day, weights)
+    return weights.interim_weight * (delay - tail) + (moved - delay)

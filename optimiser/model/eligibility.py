@@ -13,9 +13,11 @@ import pandas as pd
 
 from optimiser.constants import TOLERANCE
 from optimiser.data.snapshot import Snapshot
-from optimiser.model.costs import placement_cost
+from optimiser.model.costs import interim_cost, onward_cost, placement_cost
 from optimiser.model.families import Family, active
+from optimiser.model.families.base import DIRECT
 from optimiser.model.families.equipment import equipment_ready_days as equipment_ready_day
+from optimiser.model.families.interim import entry_triples, onward_triples, pinned_rows, uses_interim
 from optimiser.model.reductions import drop_dominated_days
 from optimiser.model.rules import (
     admits_on_day,
@@ -84,14 +86,24 @@ def eligible_triples(
     counts = np.maximum(snapshot.horizon - start, 0)
     parts = _pair_parts(counts, ENUMERATED_ROWS)
     families = active() if families is None else families
+    journeys = _interim_journeys(snapshot, pairs, start, counts)  # v2: entries and onward starts (None: v1)
+    unreduced = np.zeros(len(snapshot.services), dtype=bool)
+    if journeys is not None:  # a departure lowers an interim service's load: its days are not dominated
+        unreduced[np.unique(journeys[0]["service"].to_numpy())] = True
 
     def candidates(part: slice) -> pd.DataFrame:
-        return _candidate_triples(snapshot, pairs.iloc[part], start[part], counts[part])
+        return _keep_pinned_only(snapshot, _candidate_triples(snapshot, pairs.iloc[part], start[part], counts[part]))
 
     def reduced(triples: pd.DataFrame, basis: pd.DataFrame | None) -> pd.DataFrame:
         if not drop_dominated:
             return triples
-        kept = drop_dominated_days(snapshot, triples, families, basis)
+        if journeys is None:
+            kept = drop_dominated_days(snapshot, triples, families, basis)
+        else:
+            whole = unreduced[triples["service"].to_numpy()]
+            basis = pd.concat([triples if basis is None else basis, journeys[1]])[["patient", "service", "use"]]
+            kept = pd.concat([drop_dominated_days(snapshot, triples[~whole], families, basis), triples[whole]])
+            kept = kept.sort_values(["patient", "service", "day"], kind="stable")
         if protect is not None and len(protect):
             keys = ["patient", "service", "day"]
             wanted = triples.merge(protect[keys].drop_duplicates(), on=keys, how="left", indicator=True)["_merge"] == "both"
@@ -121,7 +133,44 @@ def eligible_triples(
         off_preference(snapshot, p, s),
         snapshot.weights,
     )
+    if journeys is not None:
+        direct = triples.assign(stage=np.int8(DIRECT), via=np.int64(-1))
+        triples = pd.concat([direct, *journeys], ignore_index=True).sort_values(["patient", "stage"], kind="stable")
     return triples.reset_index(drop=True)
+
+
+def _interim_journeys(snapshot: Snapshot, pairs, start, counts) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """v2: the interim entries and the onward starts, with their costs (contract 6.2), or
+    None when nobody may enter an interim bed. Onward starts are a bridging patient's
+    candidate days (before any reduction: an onward start must follow its entry, so the
+    first day of an interval may not be open to it)."""
+    if not uses_interim(snapshot):
+        return None
+    entry = entry_triples(snapshot)
+    if entry.empty:
+        return None
+    patients, weights, horizon = snapshot.patients, snapshot.weights, snapshot.horizon
+    bridging = np.isin(pairs["patient"].to_numpy(), np.unique(entry["patient"].to_numpy()))
+    mine = pairs[bridging]
+    candidates = _candidate_triples(snapshot, mine, start[bridging], counts[bridging])
+    onward = onward_triples(entry, candidates)
+    for table, priced in ((entry, interim_cost), (onward, onward_cost)):
+        p = table["patient"].to_numpy()
+        priority, ready = patients["priority"].to_numpy()[p], patients["ready_day"].to_numpy()[p]
+        if priced is interim_cost:
+            table["cost"] = interim_cost(priority, ready, table["day"].to_numpy(), table["minutes"].to_numpy(), horizon, weights)
+        else:
+            table["cost"] = onward_cost(
+                priority,
+                ready,
+                table["day"].to_numpy(),
+                table["minutes"].to_numpy(),
+                patients["pathway"].to_numpy()[p],
+                off_preference(snapshot, p, table["service"].to_numpy()),
+                horizon,
+                weights,
+            )
+    return entry, onward
 
 
 ENUMERATED_ROWS = 2_000_000  # (patient, service, day) candidates enumerated at a time
@@ -155,7 +204,7 @@ def _candidate_triples(snapshot: Snapshot, pairs: pd.DataFrame, start: np.ndarra
     triples["use"] = snapshot.patients["use"].to_numpy()[triples["patient"].to_numpy()]
     keep = admits_on_day(snapshot, s, d)
     keep &= triples["use"].to_numpy() <= cumulative_capacity(snapshot)[s, d] + TOLERANCE
-    return _keep_pinned_only(snapshot, triples[keep])
+    return triples[keep]
 
 
 def pinned_triples(snapshot: Snapshot) -> pd.DataFrame:
@@ -186,18 +235,18 @@ def pinned_lower_bounds(snapshot: Snapshot, variables: pd.DataFrame) -> np.ndarr
     """Pinned (rule 8): x[p, s, d] = 1 for every pinned row, as a lower bound of 1.
 
     Returns the variables' lower bounds. (The pinned patient's other triples
-    were already left out of the model by ``eligible_triples``.)
+    were already left out of the model by ``eligible_triples``.) v2: a row pinned
+    ``interim`` fixes the entry z; the onward start stays free.
     """
     lower = np.zeros(len(variables))
     if snapshot.pinned.empty:
         return lower
+    keys = ["patient", "service", "day"]
     pinned = pinned_triples(snapshot)
-    located = (
-        variables[["patient", "service", "day"]]
-        .reset_index(drop=True)
-        .reset_index()
-        .merge(pinned, on=["patient", "service", "day"])
-    )
+    if "stage" in variables.columns:  # v2: a pinned row is a direct start or an interim entry
+        keys.append("stage")
+        pinned = pinned_rows(snapshot)
+    located = variables[keys].reset_index(drop=True).reset_index().merge(pinned, on=keys)
     if len(located) != len(pinned):
         raise AssertionError("a pinned row has no eligible triple; validation should have caught it")
     lower[located["index"].to_numpy()] = 1.0

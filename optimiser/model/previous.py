@@ -11,7 +11,11 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from optimiser.data.schema import DIRECT as DIRECT_NAME
+from optimiser.data.schema import INTERIM as INTERIM_NAME
+from optimiser.data.schema import ONWARD as ONWARD_NAME
 from optimiser.data.snapshot import Snapshot
+from optimiser.model.families.base import DIRECT, INTERIM, ONWARD
 from optimiser.model.formulation import Formulation
 
 
@@ -24,19 +28,41 @@ def placement_triples(snapshot: Snapshot, placements: pd.DataFrame) -> pd.DataFr
     day = snapshot.day_of(frame["start_date"])
     inside = (day >= 0) & (day < snapshot.horizon)
     frame = frame[inside]
-    return pd.DataFrame(
+    triples = pd.DataFrame(
         {
             "patient": patient_index[frame["patient_id"]].to_numpy(),
             "service": service_index[frame["service_id"]].to_numpy(),
             "day": day[inside].astype(np.int64),
         }
     )
+    if "stage" in frame.columns:  # v2: interim and onward rows; an onward row's via is its interim row's service
+        stage = frame["stage"].fillna(DIRECT_NAME).map(STAGE_NUMBERS).fillna(DIRECT).to_numpy(dtype=np.int8)
+        triples["stage"] = stage
+        entry = triples[stage == INTERIM]
+        via = pd.Series(entry["service"].to_numpy(), index=entry["patient"].to_numpy())
+        onward = stage == ONWARD
+        triples["via"] = np.int64(-1)
+        triples.loc[onward, "via"] = via.reindex(triples.loc[onward, "patient"].to_numpy()).fillna(-1).to_numpy(dtype=np.int64)
+    return triples
+
+
+STAGE_NUMBERS = {DIRECT_NAME: DIRECT, INTERIM_NAME: INTERIM, ONWARD_NAME: ONWARD}
 
 
 def columns_of(formulation: Formulation, triples: pd.DataFrame) -> np.ndarray:
-    """Variable index of each triple, -1 where the model has no such variable."""
+    """Variable index of each triple, -1 where the model has no such variable (v2: matched by
+    stage and interim bed too; a staged row of a model without interim beds matches only as
+    a direct start)."""
     keys = ["patient", "service", "day"]
-    index = formulation.variables[keys].reset_index(drop=True).reset_index()
+    variables = formulation.variables
+    if "stage" in triples.columns and "stage" in variables.columns:
+        keys += ["stage", "via"]
+    elif "stage" in triples.columns:
+        direct = triples["stage"].to_numpy() == DIRECT
+        found = np.full(len(triples), -1, dtype=np.int64)
+        found[direct] = columns_of(formulation, triples[direct].drop(columns=["stage", "via"]))
+        return found
+    index = variables[keys].reset_index(drop=True).reset_index()
     found = triples[keys].merge(index, on=keys, how="left")["index"]
     return found.fillna(-1).to_numpy(dtype=np.int64)
 
@@ -57,8 +83,11 @@ def with_disruption_penalty(formulation: Formulation, triples: pd.DataFrame, pen
     written, like the unplaced cost, as U(p) += penalty for p in K and a
     coefficient of -penalty on x[p, s0, d0] (every other variable of p keeps
     cost - U). Patients whose earlier triple is no longer a variable pay the
-    penalty whatever happens (a constant).
+    penalty whatever happens (a constant). v2: a journey is kept by its interim entry (the
+    move agreed out of the acute bed); its onward start may change freely.
     """
+    if "stage" in triples.columns:
+        triples = triples[triples["stage"].to_numpy() != ONWARD]
     unplaced_cost = formulation.unplaced_cost.copy()
     objective = formulation.objective.copy()
     patients = np.unique(triples["patient"].to_numpy())

@@ -65,15 +65,20 @@ def integral(block: RowBlock) -> RowBlock:
     return block
 
 
-def cumulative_rows(family, entity, day, col, coef, cumulative, naive: bool = False) -> RowBlock:
+def cumulative_rows(family, entity, day, col, coef, cumulative, naive: bool = False, every_day=None) -> RowBlock:
     """Rows sum_{d' <= b} coef * x <= cumulative[entity, b] on each breakpoint day b.
 
     A nonzero at day d enters every breakpoint row of its entity with b >= d;
     the breakpoint rows of an entity are numbered consecutively, so these are
     the rows first[entity, d] .. last[entity]. Rows that cannot bind (the load of
-    every eligible triple fits) are left out, unless ``naive``.
+    every eligible triple fits) are left out, unless ``naive``. ``every_day``: entities
+    (a mask) whose rows are written on every day, because negative coefficients (a bed
+    freed) make their load fall, so a row is not implied by a later one; the binding test
+    counts only the positive coefficients.
     """
     breakpoints = np.ones_like(cumulative, dtype=bool) if naive else breakpoint_days(cumulative)
+    if every_day is not None:
+        breakpoints[np.asarray(every_day, dtype=bool)] = True
     bp_entity, bp_day = np.nonzero(breakpoints)  # sorted by entity, then day
     number = np.cumsum(breakpoints.ravel()).reshape(breakpoints.shape) - breakpoints  # index of first bp >= d
     remaining = np.cumsum(breakpoints[:, ::-1], axis=1)[:, ::-1]  # count of bps >= d
@@ -83,7 +88,7 @@ def cumulative_rows(family, entity, day, col, coef, cumulative, naive: bool = Fa
     cols = np.repeat(col, count)
     coefs = np.repeat(coef, count)
     upper = cumulative[bp_entity, bp_day]
-    load = np.bincount(rows, weights=coefs, minlength=len(upper))
+    load = np.bincount(rows, weights=np.maximum(coefs, 0.0), minlength=len(upper))
     binding = np.ones(len(upper), dtype=bool) if naive else load > upper + TOLERANCE
     local = np.full(len(upper), -1)
     local[binding] = np.arange(int(binding.sum()))

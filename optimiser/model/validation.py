@@ -13,6 +13,7 @@ import pandas as pd
 
 from optimiser.data.checks import (
     check_care_bands,
+    check_interim,
     check_nhs_numbers,
     check_pathway_one,
     check_pinned_references,
@@ -23,6 +24,8 @@ from optimiser.data.reading import LINE
 from optimiser.data.snapshot import Snapshot, prepare
 from optimiser.model.eligibility import equipment_ready_day
 from optimiser.model.families import Family, active
+from optimiser.model.families.base import INTERIM
+from optimiser.model.families.interim import pinned_stage
 from optimiser.model.rules import admits_on_day, exclusions, pathway_matches, with_attributes
 
 
@@ -31,6 +34,7 @@ def check_snapshot(snapshot: Snapshot, problems: ProblemList) -> None:
     check_references(snapshot, problems)
     check_pathway_one(snapshot, problems)
     check_care_bands(snapshot, problems)
+    check_interim(snapshot, problems)
     check_nhs_numbers(snapshot, problems)
     pinned_ok = check_pinned_references(snapshot, problems)
     if problems:
@@ -53,8 +57,11 @@ def check_pinned_rules(snapshot: Snapshot, problems: ProblemList, families: tupl
             "service": service_index.loc[pinned["service_id"]].to_numpy(),
             "day": snapshot.day_of(pinned["date"]).astype(np.int64),
             LINE: pinned[LINE].to_numpy(),
+            "stage": pinned_stage(snapshot),
         }
     )
+    every = rows
+    rows = rows[rows["stage"] != INTERIM].reset_index(drop=True)  # v2: the interim family checks entries' rules
     lacking, reach = exclusions(snapshot, rows["patient"].to_numpy(), rows["service"].to_numpy())
     pathway_ok = pathway_matches(with_attributes(snapshot, rows))
     equipment_day = equipment_ready_day(snapshot)
@@ -86,4 +93,4 @@ def check_pinned_rules(snapshot: Snapshot, problems: ProblemList, families: tupl
         if d < equipment_day[p]:
             report(f"breaks rule 7 (equipment): an item the patient needs is not in stock at their store by {date}")
     for family in families:
-        family.check_pinned(snapshot, rows, problems)
+        family.check_pinned(snapshot, every, problems)

@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from optimiser.model.dominance import repair, with_dominance
+from optimiser.model.families.base import DIRECT, stage_of
 from optimiser.model.formulation import Formulation
 from optimiser.solve.cancel import Cancellation, session
 from optimiser.solve.cpsat import CpSatRoute
@@ -80,6 +81,22 @@ def solve(
             initial = start
         if initial is not None and formulation.violations(initial):
             raise AssertionError(f"the warm start breaks rows {formulation.violations(initial)[:5]}: a family's room is wrong")
+        if decompose and journeys(formulation):
+            initial, work_limit = _direct_first(
+                formulation,
+                route,
+                initial,
+                cancellation,
+                tuning,
+                polish,
+                started,
+                time_limit=time_limit,
+                threads=threads,
+                mip_gap=mip_gap,
+                seed=seed,
+                log=log,
+                work_limit=work_limit,
+            )
         if dominance:
             formulation, pairs = with_dominance(formulation)
             if initial is not None:
@@ -98,6 +115,38 @@ def solve(
             return solve_by_parts(formulation, route, options, cancellation, polish=searched, tuning=tuning)
         result = route.solve(formulation, options.replace(work_limit=None), cancellation)
         return no_worse_than_start(formulation, result, initial)
+
+
+def journeys(formulation: Formulation) -> bool:
+    """The model has interim entries (v2): pathways 1-3 are joined through the interim beds."""
+    return bool((stage_of(formulation.variables) != DIRECT).any())
+
+
+DIRECT_SHARE = 0.5  # of the time (or work) limit, for the plan without interim stays that starts a v2 solve
+
+
+def _direct_first(formulation, route, initial, cancel, tuning, polish, started, time_limit, work_limit, **options):
+    """v2: interim beds join the pathways into one large part. First solve the model without
+    interim stays (its direct starts: still split into small parts, each solved fast) for
+    ``DIRECT_SHARE`` of the limit; its plan is feasible for the whole model and starts its
+    solve, which then only has to find the interim stays that pay. Returns the start and the
+    work left for the whole model."""
+    direct = np.flatnonzero(stage_of(formulation.variables) == DIRECT)
+    share = None if time_limit is None else Deadline(time_limit, started).left(0.05) * DIRECT_SHARE
+    work = None if work_limit is None else int(work_limit * DIRECT_SHARE)
+    sub = formulation.subset(direct)
+    sub_start = None if initial is None else initial[direct]
+    settings = SolveOptions(time_limit=share, work_limit=work, warm_start=sub_start, **options)
+    searched = polish and Capability.SEARCHED in route.capabilities
+    result = solve_by_parts(sub, route, settings, cancel, polish=searched, tuning=tuning)
+    left = None if work_limit is None else work_limit - work
+    if result.x is None:
+        return initial, left
+    x = np.zeros(formulation.num_variables)
+    x[direct] = result.x
+    if initial is None or formulation.value(x) < formulation.value(initial) - 1e-9:
+        return x, left
+    return initial, left
 
 
 def check_work_limit(work_limit: int | None, solver: str | Route, decompose: bool) -> None:

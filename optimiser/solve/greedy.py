@@ -6,6 +6,11 @@ the earliest feasible day, and on that day the nearest eligible service
 (fewest travel minutes, then a preferred service, then service_id order). The plan
 is feasible by construction (each start is one every constraint family's room
 allows: ``Family.room``) and serves as a baseline and a MILP warm start.
+
+v2 (interim stays): a patient who may bridge, and for whom an interim bed is free before
+any place, takes the nearest interim bed with room on the first day one is, then the
+first onward start its turn leaves room for (a hub's first come first served: the
+interim queue moves on in the same order).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.model.eligibility import off_preference
+from optimiser.model.families.base import DIRECT, INTERIM, ONWARD, stage_of
 from optimiser.model.formulation import Formulation
 from optimiser.solve.result import SolveResult, Status
 
@@ -68,20 +74,42 @@ def greedy_plan(formulation: Formulation, order: str = "wait") -> np.ndarray:
 
     service_all = variables["service"].to_numpy()
     day_all = variables["day"].to_numpy()
-    for patient in queue:
-        candidates = columns[starts[patient] : ends[patient]]
+    stage_all = stage_of(variables)
+    via_all = variables["via"].to_numpy() if "via" in variables.columns else None
+
+    def first(candidates: np.ndarray, entry: bool = False) -> int | None:
+        """The first candidate every room allows (they are in the order the hub tries them)."""
         if len(candidates) == 0:
-            continue
+            return None
         s, d = service_all[candidates], day_all[candidates]
         feasible = np.ones(len(candidates), dtype=bool)
         for room in rooms:
-            feasible &= room.fits(patient, s, d)
-        if not feasible.any():
+            feasible &= room.fits_entry(patient, s, d) if entry else room.fits(patient, s, d)
+        return int(candidates[int(np.argmax(feasible))]) if feasible.any() else None
+
+    for patient in queue:
+        candidates = columns[starts[patient] : ends[patient]]
+        kind = stage_all[candidates]
+        direct = first(candidates[kind == DIRECT])
+        bridge = first(candidates[kind == INTERIM], entry=True)  # v2: the nearest interim bed with room, soonest
+        if bridge is not None and (direct is None or day_all[bridge] < day_all[direct]):
+            x[bridge] = 1.0
+            v, entered = int(service_all[bridge]), int(day_all[bridge])
+            for room in rooms:
+                room.enter(patient, v, entered)
+            onward = candidates[(kind == ONWARD)]
+            pick = first(onward[via_all[onward] == v])  # then moves on when a place is free, first come first served
+            if pick is not None:
+                x[pick] = 1.0
+                for room in rooms:
+                    room.take(patient, int(service_all[pick]), int(day_all[pick]))
+                    room.leave(patient, v, int(day_all[pick]))
             continue
-        pick = int(np.argmax(feasible))
-        x[candidates[pick]] = 1.0
+        if direct is None:
+            continue
+        x[direct] = 1.0
         for room in rooms:
-            room.take(patient, int(s[pick]), int(d[pick]))
+            room.take(patient, int(service_all[direct]), int(day_all[direct]))
     return x
 
 

@@ -119,14 +119,13 @@ class HighsRoute:
     warm_start = WarmStart.EXACT
     capabilities = frozenset({Capability.NODE_LIMIT, Capability.CAN_STOP, Capability.SEARCHED})
 
-    def solve(self, formulation: Formulation, options: SolveOptions, cancel: Cancellation) -> SolveResult:
+    def _run(self, formulation: Formulation, options: SolveOptions, cancel: Cancellation, presolve: bool):
+        """One HiGHS run: (the Highs, x or None, our objective of x, HiGHS's bound)."""
         import highspy
 
-        started = time.perf_counter()
-        if formulation.num_variables == 0:
-            value = formulation.constant
-            return SolveResult(Status.OPTIMAL, np.zeros(0), value, value, self.name, time.perf_counter() - started)
         highs = make_highs(formulation, threads=options.threads, seed=options.seed, mip_gap=options.mip_gap, log=options.log)
+        if not presolve:
+            highs.setOptionValue("presolve", "off")
         if options.time_limit is not None:
             highs.setOptionValue("time_limit", float(options.time_limit))
         if options.node_limit is not None:
@@ -136,16 +135,32 @@ class HighsRoute:
             solution.col_value = np.asarray(options.warm_start, dtype=float).tolist()
             solution.value_valid = True
             highs.setSolution(solution)
-
         run(highs, cancel)
         info = highs.getInfo()
-        seconds = time.perf_counter() - started
         has_plan = info.primal_solution_status == 2  # kSolutionStatusFeasible
         x = np.round(np.asarray(highs.getSolution().col_value)) if has_plan else None
         objective = formulation.value(x) if has_plan else float("inf")
         bound = float(info.mip_dual_bound)
         if not np.isfinite(bound):
             bound = float("-inf")
+        return highs, x, objective, bound
+
+    def solve(self, formulation: Formulation, options: SolveOptions, cancel: Cancellation) -> SolveResult:
+        started = time.perf_counter()
+        if formulation.num_variables == 0:
+            value = formulation.constant
+            return SolveResult(Status.OPTIMAL, np.zeros(0), value, value, self.name, time.perf_counter() - started)
+        highs, x, objective, bound = self._run(formulation, options, cancel, presolve=True)
+        if x is not None and not cancel.root.cancelled and not _as_reported(highs, objective):
+            # HiGHS 1.16 can hand back a point that is not the one it reports after presolve
+            # with a warm start (a column it removed keeps the start's value): solve again
+            # without presolve, from the better of that point and the start
+            left = None if options.time_limit is None else max(options.time_limit - (time.perf_counter() - started), 0.01)
+            retry = options.replace(time_limit=left, warm_start=x if formulation.violations(x) == [] else options.warm_start)
+            highs, x, objective, bound = self._run(formulation, retry, cancel, presolve=False)
+        info = highs.getInfo()
+        seconds = time.perf_counter() - started
+        has_plan = x is not None
         termination = termination_of(highs)
         if termination == Termination.OPTIMAL and has_plan:
             ours = Status.OPTIMAL
@@ -166,6 +181,12 @@ class HighsRoute:
             termination,
             nodes=int(info.mip_node_count),
         )
+
+
+def _as_reported(highs, objective: float) -> bool:
+    """The point HiGHS returned has the objective it reports (up to rounding)."""
+    reported = float(highs.getInfo().objective_function_value)
+    return abs(reported - objective) <= 1e-6 * max(1.0, abs(objective))
 
 
 def solve_lp(formulation: Formulation, time_limit: float | None = None, cancel: Cancellation | None = None) -> LPResult:

@@ -18,8 +18,9 @@ from optimiser.model.families.bands import Bands
 from optimiser.model.families.base import Family, Room
 from optimiser.model.families.capacity import Capacity
 from optimiser.model.families.equipment import Equipment
+from optimiser.model.families.interim import Interim
 
-FAMILIES: list[Family] = [Assignment(), Capacity(), Bands(), Admissions(), Equipment()]
+FAMILIES: list[Family] = [Assignment(), Capacity(), Bands(), Admissions(), Equipment(), Interim()]
 
 
 def active() -> tuple[Family, ...]:

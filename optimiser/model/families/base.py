@@ -28,9 +28,38 @@ from optimiser.data.problems import ProblemList
 from optimiser.data.snapshot import Snapshot
 from optimiser.model.rows import RowBlock
 
+DIRECT, INTERIM, ONWARD = 0, 1, 2  # a variable's stage (v2): x direct, z an interim entry, x onward from one
+
+
+def stage_of(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's stage (``DIRECT`` for tables of v1 plans, which have no stage column)."""
+    if "stage" not in frame.columns:
+        return np.zeros(len(frame), dtype=np.int8)
+    return frame["stage"].to_numpy()
+
+
+def starts(placed: pd.DataFrame) -> pd.DataFrame:
+    """The x starts among placements: direct and onward (not interim entries)."""
+    return placed[stage_of(placed) != INTERIM]
+
+
+def entries(placed: pd.DataFrame) -> pd.DataFrame:
+    """The interim entries (z) among placements."""
+    return placed[stage_of(placed) == INTERIM]
+
+
+def departures(placed: pd.DataFrame) -> pd.DataFrame:
+    """Where interim beds are freed: (patient, service = the interim bed left, day = the onward start)."""
+    onward = placed[stage_of(placed) == ONWARD]
+    via = onward["via"].to_numpy() if "via" in onward.columns else np.zeros(0, dtype=np.int64)
+    return pd.DataFrame({"patient": onward["patient"].to_numpy(), "service": via, "day": onward["day"].to_numpy()})
+
 
 class Room:
-    """The room a family's rows leave, given the placements taken so far (``take``)."""
+    """The room a family's rows leave, given the placements taken so far (``take``).
+
+    v2 (interim stays): ``fits_entry`` and ``enter`` are for an interim entry z (by default,
+    as a start), ``leave`` frees an interim bed on the onward start day (by default nothing)."""
 
     def fits(self, p: int, service: np.ndarray, day: np.ndarray) -> np.ndarray:
         """For one patient p: True where starting at service[i] on day[i] keeps the rows."""
@@ -42,6 +71,21 @@ class Room:
     def why(self, p: int, service: np.ndarray, day: np.ndarray) -> list[str]:
         """What blocks each start ("" where it fits), in words for ``explain``."""
         return [""] * len(service)
+
+    def fits_entry(self, p: int, service: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """For one patient p: True where entering interim service[i] on day[i] keeps the rows."""
+        return self.fits(p, service, day)
+
+    def enter(self, p: int, service: int, day: int) -> None:
+        """Patient p enters the interim service on that day."""
+        self.take(p, service, day)
+
+    def why_entry(self, p: int, service: np.ndarray, day: np.ndarray) -> list[str]:
+        """What blocks each interim entry ("" where it fits), for ``explain``."""
+        return self.why(p, service, day)
+
+    def leave(self, p: int, service: int, day: int) -> None:
+        """Patient p leaves the interim service on that day (its onward start)."""
 
     def reason(self, p: int, service: np.ndarray, day: np.ndarray, open_before: np.ndarray) -> str:
         """Why p is unplaced when this rule blocks every start the earlier families leave

@@ -10,7 +10,7 @@ from optimiser.constants import TOLERANCE
 from optimiser.data.problems import ProblemList
 from optimiser.data.reading import LINE
 from optimiser.data.snapshot import Snapshot
-from optimiser.model.families.base import Family, Room, names
+from optimiser.model.families.base import INTERIM, ONWARD, Family, Room, departures, entries, names, stage_of, starts
 from optimiser.model.rows import RowBlock, cumulative_rows, integral
 from optimiser.model.rules import cumulative_capacity, suffix_min
 
@@ -30,7 +30,10 @@ class CapacityRoom(Room):
         self.snapshot = snapshot
         self.use = snapshot.patients["use"].to_numpy()
         used = np.zeros((len(snapshot.services), snapshot.horizon))
-        np.add.at(used, (placed["service"].to_numpy(), placed["day"].to_numpy()), self.use[placed["patient"].to_numpy()])
+        x, z, freed = starts(placed), entries(placed), departures(placed)
+        np.add.at(used, (x["service"].to_numpy(), x["day"].to_numpy()), self.use[x["patient"].to_numpy()])
+        np.add.at(used, (z["service"].to_numpy(), z["day"].to_numpy()), 1.0)  # v2: an interim bed, from entry
+        np.add.at(used, (freed["service"].to_numpy(), freed["day"].to_numpy()), -1.0)  # ... to the onward start
         self.slack = cumulative_capacity(snapshot) - np.cumsum(used, axis=1)
         self.floor = suffix_min(self.slack)
 
@@ -38,7 +41,26 @@ class CapacityRoom(Room):
         return self.floor[service, day] >= self.use[p] - TOLERANCE
 
     def take(self, p, service, day):
-        self.slack[service, day:] -= self.use[p]
+        self._hold(service, day, self.use[p])
+
+    def fits_entry(self, p, service, day):
+        return self.floor[service, day] >= 1 - TOLERANCE
+
+    def enter(self, p, service, day):
+        self._hold(service, day, 1.0)
+
+    def leave(self, p, service, day):
+        self._hold(service, day, -1.0)
+
+    def why_entry(self, p, service, day):
+        free = self.floor[service, day]
+        return [
+            "" if ok else f"capacity: {max(room, 0):g} beds free (the least from this day on), needs 1"
+            for ok, room in zip(self.fits_entry(p, service, day), free)
+        ]
+
+    def _hold(self, service: int, day: int, amount: float) -> None:
+        self.slack[service, day:] -= amount
         self.floor[service] = suffix_min(self.slack[service])
 
     def why(self, p, service, day):
@@ -82,15 +104,36 @@ class Capacity(Family):
         integer coefficients with the right-hand side rounded down (``integral``).
         ``naive=True`` writes every day's row as the contract states it (the
         benchmark baseline).
+
+        v2 (interim stays): an entry z holds a bed of its interim service v (use 1) until
+        the onward start y, which frees it (coefficient -1 at v on y's day), so
+
+            sum_{d' <= d} (x[., v, d'] + z[., v, d'] - y[., v, ., d']) <= Cap(v, d)
+
+        is written on every day at an interim service with onward starts (its load falls).
         """
+        stage = stage_of(variables)
+        entity, day = variables["service"].to_numpy(), variables["day"].to_numpy()
+        col, coef = np.arange(len(variables)), variables["use"].to_numpy(dtype=float)
+        every_day = None
+        onward = np.flatnonzero(stage == ONWARD)
+        if len(onward):
+            via = variables["via"].to_numpy()[onward]
+            entity, day = np.concatenate([entity, via]), np.concatenate([day, day[onward]])
+            col, coef = np.concatenate([col, onward]), np.concatenate([coef, -np.ones(len(onward))])
+            every_day = np.zeros(len(snapshot.services), dtype=bool)
+            every_day[via] = True
+            order = np.lexsort((col, entity))
+            entity, day, col, coef = entity[order], day[order], col[order], coef[order]
         block = cumulative_rows(
             "capacity",
-            entity=variables["service"].to_numpy(),
-            day=variables["day"].to_numpy(),
-            col=np.arange(len(variables)),
-            coef=variables["use"].to_numpy(dtype=float),
+            entity=entity,
+            day=day,
+            col=col,
+            coef=coef,
             cumulative=cumulative_capacity(snapshot),
             naive=naive,
+            every_day=every_day,
         )
         block.keys = pd.DataFrame(
             {
@@ -108,7 +151,8 @@ class Capacity(Family):
         services, patients = snapshot.services, snapshot.patients
         s, d, p = pinned["service"].to_numpy(), pinned["day"].to_numpy(), pinned["patient"].to_numpy()
         used = np.zeros((len(services), snapshot.horizon))
-        np.add.at(used, (s, d), patients["use"].to_numpy()[p])
+        use = np.where(stage_of(pinned) == INTERIM, 1.0, patients["use"].to_numpy()[p])  # v2: an interim bed
+        np.add.at(used, (s, d), use)
         over = np.cumsum(used, axis=1) > cumulative_capacity(snapshot) + TOLERANCE
         for service in np.flatnonzero(over.any(axis=1)):
             day = int(np.argmax(over[service]))

@@ -10,7 +10,7 @@ from optimiser.constants import TOLERANCE
 from optimiser.data.problems import ProblemList
 from optimiser.data.reading import LINE
 from optimiser.data.snapshot import Snapshot
-from optimiser.model.families.base import Family, Room, names
+from optimiser.model.families.base import INTERIM, Family, Room, names, stage_of, starts
 from optimiser.model.rows import RowBlock, cumulative_rows
 from optimiser.model.rules import cumulative_stock, equipment_needs, suffix_min
 
@@ -26,6 +26,7 @@ class EquipmentRoom(Room):
         self.needs_of = {p: (frame["key"].to_numpy(), frame["item"].to_numpy()) for p, frame in needs.groupby("patient")}
         taken = np.zeros_like(stock)
         known = needs[needs["key"] >= 0]
+        placed = starts(placed)  # v2: an interim bed brings its own equipment
         start = pd.DataFrame({"patient": placed["patient"].to_numpy(), "day": placed["day"].to_numpy()}).merge(
             known, on="patient"
         )
@@ -46,6 +47,15 @@ class EquipmentRoom(Room):
     def fits(self, p, service, day):
         keys, _ = self._needs(p)
         return self._stocked(keys, np.asarray(day)).all(axis=0)
+
+    def fits_entry(self, p, service, day):
+        return np.ones(len(service), dtype=bool)
+
+    def enter(self, p, service, day):
+        pass
+
+    def why_entry(self, p, service, day):
+        return [""] * len(service)
 
     def take(self, p, service, day):
         keys, _ = self._needs(p)
@@ -84,6 +94,7 @@ class Equipment(Family):
             sum_{p needs i, store(p) = g} sum_{s, d' <= d} x[p, s, d'] <= Stock(g, i, d)
 
         Stock(g, i, d) = units arrived by day d. Breakpoint days only, as for capacity.
+        v2: x counts direct and onward starts, not interim entries (a bed brings its own).
         """
         needs = equipment_needs(snapshot)
         needs = needs[needs["key"] >= 0]
@@ -93,6 +104,7 @@ class Equipment(Family):
             return RowBlock("equipment", keys, nothing, nothing, np.zeros(0), np.zeros(0))
         keys, stock = cumulative_stock(snapshot)
         per_variable = pd.DataFrame({"col": np.arange(len(variables)), "patient": variables["patient"].to_numpy()})
+        per_variable = per_variable[stage_of(variables) != INTERIM]
         per_variable = per_variable.merge(needs[["patient", "key"]], on="patient").sort_values(["key", "col"], kind="stable")
         col = per_variable["col"].to_numpy()
         block = cumulative_rows(
@@ -120,6 +132,7 @@ class Equipment(Family):
     def check_pinned(self, snapshot: Snapshot, pinned: pd.DataFrame, problems: ProblemList) -> None:
         """Pinned starts may not take more of an item at a store than has arrived by any day."""
         needs = equipment_needs(snapshot)
+        pinned = pinned[stage_of(pinned) != INTERIM]
         needs = needs[needs["key"] >= 0].merge(pinned[["patient", "day", LINE]], on="patient")
         if needs.empty:
             return

@@ -213,3 +213,104 @@ def test_a_v1_snapshot_has_no_stage_column(tmp_path):
     plan.write(tmp_path / "plan")
     assert (tmp_path / "plan" / "plan.csv").read_text().splitlines()[0] == "patient_id,service_id,start_date,wait_days,cost"
     assert "interim" not in plan.summary and "interim_weight" not in plan.summary["weights"]
+
+
+def _full_home_and_bridge(tmp_path, interim_beds=1):
+    """P1 bridges into the one interim bed and waits for a home that never frees; P2 (also
+    bridging) finds neither."""
+    return write_snapshot(
+        tmp_path / "s",
+        [bridging("P1", priority=3), bridging("P2")],
+        [care_home("C"), interim_unit("I")],
+        [{"service_id": "I", "date": day(0), "amount": interim_beds}],
+        horizon=4,
+    )
+
+
+def test_a_patient_with_no_place_and_no_interim_bed_is_told_both(tmp_path):
+    plan = allocate(load_snapshot(_full_home_and_bridge(tmp_path)))
+    assert rows(plan) == [("P1", "I", day(0), "interim")]
+    reason = plan.unplaced.set_index("patient_id").loc["P2", "reason"]
+    assert reason == (
+        "capacity: needs 1 bed; eligible services C have at most 0 free in the horizon; no interim bed free at I either"
+    )
+
+
+def test_explain_shows_the_journey_and_the_interim_option(tmp_path):
+    folder = write_snapshot(
+        tmp_path / "s",
+        [bridging("P1")],
+        [care_home("C"), interim_unit("I")],
+        [{"service_id": "C", "date": day(2), "amount": 1}, {"service_id": "I", "date": day(0), "amount": 1}],
+        horizon=5,
+    )
+    runner = CliRunner()
+    assert runner.invoke(main, ["allocate", str(folder), "--out", str(tmp_path / "plan")]).exit_code == 0
+    result = runner.invoke(main, ["explain", str(tmp_path / "plan"), "P1", "--snapshot", str(folder)])
+    assert result.exit_code == 0, result.output
+    journey = 1.0 + 0.25 * (1 + (1 + 1 / 7))
+    assert f"Plan: interim bed at I from {day(0)}, then C from {day(2)} (cost {journey:.2f} in all)." in result.output
+    assert "  I (interim bed): room from" in result.output and "staying to the end" in result.output
+
+
+def test_what_if_makes_a_step_down_unit_interim(tmp_path):
+    folder = write_snapshot(
+        tmp_path / "s",
+        [bridging("P1")],
+        [care_home("C"), {"service_id": "I", "pathway": 2, "locality": "A"}],
+        [{"service_id": "C", "date": day(2), "amount": 1}, {"service_id": "I", "date": day(0), "amount": 1}],
+        horizon=5,
+    )
+    result = CliRunner().invoke(main, ["whatif", str(folder), "--make-interim", "I", "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    figures = json.loads(result.output)
+    before, after = figures["figures"]["objective"]["base"], figures["figures"]["objective"]["variant"]
+    assert before == pytest.approx(1 + 1 + 1 / 7) and after == pytest.approx(1.0 + 0.25 * (1 + 1 + 1 / 7))
+    result = CliRunner().invoke(main, ["whatif", str(folder), "--make-interim", "C"])
+    assert result.exit_code == 2 and "only pathway-2 services can be interim" in result.stderr
+
+
+def test_one_more_interim_bed_is_valued_by_two_exact_solves(tmp_path):
+    from optimiser import capacity_value
+
+    folder = _full_home_and_bridge(tmp_path)
+    table = capacity_value(load_snapshot(folder), candidates=5)
+    row = table[(table["service_id"] == "I") & (table["from_date"] == day(0))].iloc[0]
+    bigger = _full_home_and_bridge(tmp_path / "bigger", interim_beds=2)
+    assert row["objective_saved"] == pytest.approx(brute_force_optimum(folder) - brute_force_optimum(bigger))
+    assert row["objective_saved"] > 0
+
+
+def test_keep_reads_a_plan_with_stages_back(tmp_path):
+    folder = write_snapshot(
+        tmp_path / "s",
+        [bridging("P1"), bridging("P2", ready=1)],
+        [care_home("C"), interim_unit("I")],
+        [{"service_id": "C", "date": day(2), "amount": 2}, {"service_id": "I", "date": day(0), "amount": 2}],
+        horizon=5,
+    )
+    runner = CliRunner()
+    assert runner.invoke(main, ["allocate", str(folder), "--out", str(tmp_path / "monday")]).exit_code == 0
+    result = runner.invoke(main, ["allocate", str(folder), "--out", str(tmp_path / "again"), "--keep", str(tmp_path / "monday")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "again" / "plan.csv").read_text() == (tmp_path / "monday" / "plan.csv").read_text()
+    import json
+
+    keep = json.loads((tmp_path / "again" / "summary.json").read_text())["keep"]
+    assert keep["kept"] == keep["previous_placements"] == 2
+
+
+def test_generate_writes_a_valid_v2_snapshot_with_interim_beds(tmp_path):
+    result = CliRunner().invoke(main, ["generate", str(tmp_path / "g"), "--size", "demo", "--interim"])
+    assert result.exit_code == 0, result.output
+    snapshot = load_snapshot(tmp_path / "g")
+    services = snapshot.services
+    assert services.loc[services["interim"], "pathway"].eq(2).all() and services["service_id"].str.endswith("-IB01").any()
+    assert snapshot.patients.loc[snapshot.patients["interim_ok"], "pathway"].isin([1, 3]).all()
+    assert not (tmp_path / "g" / "flow.toml").exists()
+    plan = allocate(snapshot, time_limit=10)
+    plan.write(tmp_path / "plan")
+    violations, objective = check_plan_folder(tmp_path / "g", tmp_path / "plan")
+    assert violations == [] and objective == pytest.approx(plan.objective)

@@ -18,7 +18,7 @@ from optimiser.constants import DISRUPTION_PENALTY
 from optimiser.data.snapshot import Snapshot
 from optimiser.model.formulation import Formulation, build_formulation
 from optimiser.model.loading import load_snapshot
-from optimiser.model.previous import columns_of, placement_triples, start_vector, with_disruption_penalty
+from optimiser.model.previous import agreed_moves, columns_of, placement_triples, start_vector, with_disruption_penalty
 from optimiser.solve.cancel import session
 from optimiser.solve.dispatch import SOLVERS, check_work_limit, solve
 from optimiser.solve.options import Deadline, Tuning, checked_limits
@@ -120,7 +120,7 @@ def allocate(
 def _plan_with_keep(formulation: Formulation, result: SolveResult, kept: pd.DataFrame, penalty: float, options: dict) -> Plan:
     """The plan judged by the standard objective; the penalised solve's figures under ``summary["keep"]``."""
     x = result.x if result.x is not None else np.zeros(formulation.num_variables)
-    columns = columns_of(formulation, kept)
+    columns = columns_of(formulation, agreed_moves(kept))
     stayed = int(np.sum(x[columns[columns >= 0]] > 0.5))
     standard = dataclasses.replace(result, objective=formulation.value(x), bound=float("-inf"))
     plan = make_plan(formulation, standard, {**options, "keep": True, "disruption_penalty": penalty})

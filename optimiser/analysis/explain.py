@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from optimiser.analysis.plan import row_stages
 from optimiser.analysis.reasons import unplaced_reasons
 from optimiser.model.costs import interim_cost, placement_cost
 from optimiser.model.eligibility import eligible_pairs, off_preference
 from optimiser.model.families import Room
-from optimiser.model.families.base import INTERIM, stage_of
-from optimiser.model.families.interim import entry_pairs
+from optimiser.model.families.base import INTERIM, moves, stage_of
+from optimiser.model.families.interim import complete_stays, entry_pairs
 from optimiser.model.formulation import Formulation, build_formulation
 from optimiser.model.previous import columns_of, placement_triples
 from optimiser.model.rules import admits_on_day, exclusions, patient_needs
@@ -152,7 +153,7 @@ def explain_patient(formulation: Formulation, x: np.ndarray, patient_id: str) ->
         raise KeyError(patient_id)
     p = int(matches[0])
     variables = formulation.variables
-    chosen = x > 0.5
+    chosen = (x > 0.5) & moves(variables)  # starts and entries (v2), not days in a bed
     mine = chosen & (variables["patient"].to_numpy() == p)
     others = chosen & ~mine
     pathway = int(patients["pathway"].iat[p])
@@ -171,16 +172,18 @@ def explain_patient(formulation: Formulation, x: np.ndarray, patient_id: str) ->
     }
     choice, reason = None, ""
     if mine.any():
-        row = variables[mine].iloc[0]  # the start that leaves the acute bed comes first (v2: the interim entry)
+        journey = variables[mine]
+        entry = stage_of(journey) == INTERIM
+        row = journey[entry].iloc[0] if entry.any() else journey.iloc[0]  # what leaves the acute bed
         choice = {
             "service_id": services["service_id"].iat[int(row["service"])],
             "date": snapshot.date_of([int(row["day"])])[0],
-            "cost": float(variables.loc[mine, "cost"].sum()),
+            "cost": float(row_stages(snapshot, journey)[1].sum()),
         }
-        if stage_of(variables[mine])[0] == INTERIM:
+        if entry.any():
             choice["stage"] = "interim"
-            if mine.sum() > 1:
-                onward = variables[mine].iloc[1]
+            if (~entry).any():
+                onward = journey[~entry].iloc[0]
                 choice["onward"] = {
                     "service_id": services["service_id"].iat[int(onward["service"])],
                     "date": snapshot.date_of([int(onward["day"])])[0],
@@ -268,4 +271,4 @@ def explain(snapshot, placements: pd.DataFrame, patient_id: str) -> Explanation:
         raise ValueError("the plan has placements this snapshot does not allow; was it made from another snapshot?")
     x = np.zeros(formulation.num_variables)
     x[columns] = 1.0
-    return explain_patient(formulation, x, patient_id)
+    return explain_patient(formulation, complete_stays(formulation.variables, x), patient_id)

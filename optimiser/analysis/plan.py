@@ -22,8 +22,9 @@ from optimiser.data.schema import DIRECT
 from optimiser.data.schema import INTERIM as INTERIM_NAME
 from optimiser.data.schema import ONWARD as ONWARD_NAME
 from optimiser.data.snapshot import Snapshot
-from optimiser.model.costs import delay_cost
-from optimiser.model.families.base import INTERIM, ONWARD, stage_of
+from optimiser.model.costs import delay_cost, interim_cost
+from optimiser.model.families.base import DIRECT as DIRECT_STAGE
+from optimiser.model.families.base import INTERIM, moves, stage_of
 from optimiser.model.families.interim import uses_interim
 from optimiser.model.formulation import Formulation
 from optimiser.solve.result import PartReport, SolveResult
@@ -32,7 +33,6 @@ PLAN_COLUMNS = ["patient_id", "service_id", "start_date", "wait_days", "cost"]
 DETAIL_COLUMNS = ["service_name", "pathway", "site", "locality", "priority", "start_weekday"]  # plan.csv --details
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 UNPLACED_COLUMNS = ["patient_id", "reason"]
-STAGE_NAMES = (DIRECT, INTERIM_NAME, ONWARD_NAME)  # by a variable's stage number
 
 
 @dataclass
@@ -89,12 +89,12 @@ def make_plan(formulation: Formulation, result: SolveResult, options: dict | Non
     snapshot = formulation.snapshot
     patients, services = snapshot.patients, snapshot.services
     x = result.x if result.x is not None else np.zeros(formulation.num_variables)
-    chosen = formulation.variables[x > 0.5]
+    variables = formulation.variables
+    chosen = variables[(x > 0.5) & moves(variables)]  # starts and entries (v2), not days in a bed
     p = chosen["patient"].to_numpy()
     s = chosen["service"].to_numpy()
     d = chosen["day"].to_numpy()
-    stage = stage_of(chosen)
-    cost = split_costs(snapshot, chosen)
+    stage, cost = row_stages(snapshot, chosen)
     placements = (
         pd.DataFrame(
             {
@@ -103,7 +103,7 @@ def make_plan(formulation: Formulation, result: SolveResult, options: dict | Non
                 "start_date": snapshot.date_of(d).to_numpy(),
                 "wait_days": d - patients["ready_day"].to_numpy()[p],
                 "cost": cost,
-                "stage": np.asarray(STAGE_NAMES, dtype=object)[stage],
+                "stage": stage,
                 "pathway": patients["pathway"].to_numpy()[p],
                 "site": patients["site"].to_numpy()[p],
                 "day": d,
@@ -115,7 +115,7 @@ def make_plan(formulation: Formulation, result: SolveResult, options: dict | Non
                 "start_weekday": np.array(WEEKDAYS)[(snapshot.snapshot_date.weekday() + d) % 7],
             }
         )
-        .assign(stage_order=stage)
+        .assign(stage_order=stage != INTERIM_NAME)
         .sort_values(["patient", "stage_order"], kind="stable")
         .drop(columns="stage_order")
         .reset_index(drop=True)
@@ -129,28 +129,33 @@ def make_plan(formulation: Formulation, result: SolveResult, options: dict | Non
     return Plan(placements, unplaced, summary, formulation, result, journeys=uses_interim(snapshot))
 
 
-def split_costs(snapshot: Snapshot, chosen: pd.DataFrame) -> np.ndarray:
-    """Each plan row's cost (contract 6.2): a direct row's as in section 4; an interim row
-    with an onward row holds the acute days, the move penalty and the interim travel, the
-    onward row the rest; an interim row without one holds the whole journey's cost."""
-    cost = chosen["cost"].to_numpy(dtype=float).copy()
+def row_stages(snapshot: Snapshot, chosen: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each plan row's stage and cost (contract 6.2): a start is ``direct``, or ``onward``
+    when its patient entered an interim bed; a direct row costs as in section 4; an interim
+    row with an onward row holds the acute days, the move penalty and the interim travel,
+    the onward row the rest; an interim row without one holds the whole journey's cost."""
     stage = stage_of(chosen)
-    if not (stage == ONWARD).any():
-        return cost
-    patient = chosen["patient"].to_numpy()
+    cost = chosen["cost"].to_numpy(dtype=float).copy()
+    names = np.where(stage == INTERIM, INTERIM_NAME, DIRECT).astype(object)
     entry = np.flatnonzero(stage == INTERIM)
-    onward = np.flatnonzero(stage == ONWARD)
-    entry_of = pd.Series(entry, index=patient[entry])
-    moved = entry_of.loc[patient[onward]].to_numpy()
-    patients, weights = snapshot.patients, snapshot.weights
-    q = patient[moved]
-    acute = delay_cost(
-        patients["priority"].to_numpy()[q], patients["ready_day"].to_numpy()[q], chosen["day"].to_numpy()[moved], weights
-    )
-    head = acute + weights.move_penalty + weights.travel_weight * chosen["minutes"].to_numpy(dtype=float)[moved]
-    journey = cost[moved] + cost[onward]
-    cost[moved], cost[onward] = head, journey - head
-    return cost
+    if len(entry) == 0:
+        return names, cost
+    patients, weights, horizon = snapshot.patients, snapshot.weights, snapshot.horizon
+    patient, day = chosen["patient"].to_numpy(), chosen["day"].to_numpy()
+    priority, ready = patients["priority"].to_numpy(), patients["ready_day"].to_numpy()
+    q = patient[entry]
+    minutes = chosen["minutes"].to_numpy(dtype=float)[entry]
+    cost[entry] = interim_cost(priority[q], ready[q], day[entry], minutes, horizon, weights)  # no onward start
+    onward = np.flatnonzero((stage == DIRECT_STAGE) & np.isin(patient, q))
+    if len(onward):
+        names[onward] = ONWARD_NAME
+        moved = pd.Series(entry, index=q).loc[patient[onward]].to_numpy()
+        r, pr = ready[patient[onward]], priority[patient[onward]]
+        acute = delay_cost(pr, r, day[moved], weights)
+        at_start = delay_cost(pr, r, day[onward], weights)
+        cost[moved] = acute + weights.move_penalty + weights.travel_weight * chosen["minutes"].to_numpy(dtype=float)[moved]
+        cost[onward] = weights.interim_weight * (at_start - acute) + (cost[onward] - at_start)  # + travel, preference
+    return names, cost
 
 
 def _source_text(source) -> str | None:

@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from optimiser.model.families.base import INTERIM, stage_of
 from optimiser.model.formulation import Formulation
 
 
@@ -26,11 +27,12 @@ from optimiser.model.formulation import Formulation
 class Component:
     columns: np.ndarray  # variable indices in the whole formulation
     pathways: tuple[int, ...]
+    journeys: bool = False  # v2: interim entries join pathways in this part
 
     @property
     def network(self) -> bool:
-        """Bed pathways only: the LP relaxation has an integral optimum."""
-        return 1 not in self.pathways
+        """Bed pathways only, without interim stays: the LP relaxation has an integral optimum."""
+        return 1 not in self.pathways and not self.journeys
 
 
 def components(formulation: Formulation) -> list[Component]:
@@ -48,6 +50,9 @@ def components(formulation: Formulation) -> list[Component]:
     bounds = np.flatnonzero(np.diff(label[order])) + 1
     groups = np.split(order, bounds)
     pathway_of = formulation.snapshot.patients["pathway"].to_numpy()[formulation.variables["patient"].to_numpy()]
-    parts = [Component(np.sort(group), tuple(sorted(set(pathway_of[group].tolist())))) for group in groups]
+    bridging = stage_of(formulation.variables) == INTERIM
+    parts = [
+        Component(np.sort(group), tuple(sorted(set(pathway_of[group].tolist()))), bool(bridging[group].any())) for group in groups
+    ]
     parts.sort(key=lambda part: (-len(part.columns), part.columns[0]))
     return parts

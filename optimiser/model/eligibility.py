@@ -13,11 +13,11 @@ import pandas as pd
 
 from optimiser.constants import TOLERANCE
 from optimiser.data.snapshot import Snapshot
-from optimiser.model.costs import interim_cost, onward_cost, placement_cost
+from optimiser.model.costs import placement_cost
 from optimiser.model.families import Family, active
 from optimiser.model.families.base import DIRECT
 from optimiser.model.families.equipment import equipment_ready_days as equipment_ready_day
-from optimiser.model.families.interim import entry_triples, onward_triples, pinned_rows, uses_interim
+from optimiser.model.families.interim import entry_triples, left_triples, pinned_rows, stay_triples, uses_interim
 from optimiser.model.reductions import drop_dominated_days
 from optimiser.model.rules import (
     admits_on_day,
@@ -86,10 +86,16 @@ def eligible_triples(
     counts = np.maximum(snapshot.horizon - start, 0)
     parts = _pair_parts(counts, ENUMERATED_ROWS)
     families = active() if families is None else families
-    journeys = _interim_journeys(snapshot, pairs, start, counts)  # v2: entries and onward starts (None: v1)
+    entry = entry_triples(snapshot) if uses_interim(snapshot) else None  # v2: interim entries
+    if entry is not None and entry.empty:
+        entry = None
     unreduced = np.zeros(len(snapshot.services), dtype=bool)
-    if journeys is not None:  # a departure lowers an interim service's load: its days are not dominated
-        unreduced[np.unique(journeys[0]["service"].to_numpy())] = True
+    bridging = np.zeros(len(patients), dtype=bool)
+    if entry is not None:
+        # a stay ends on a start's day, so an interim bed's load can fall and a bridging
+        # patient's onward start must follow its entry: none of these days is dominated
+        unreduced[np.unique(entry["service"].to_numpy())] = True
+        bridging[np.unique(entry["patient"].to_numpy())] = True
 
     def candidates(part: slice) -> pd.DataFrame:
         return _keep_pinned_only(snapshot, _candidate_triples(snapshot, pairs.iloc[part], start[part], counts[part]))
@@ -97,11 +103,11 @@ def eligible_triples(
     def reduced(triples: pd.DataFrame, basis: pd.DataFrame | None) -> pd.DataFrame:
         if not drop_dominated:
             return triples
-        if journeys is None:
+        if entry is None:
             kept = drop_dominated_days(snapshot, triples, families, basis)
         else:
-            whole = unreduced[triples["service"].to_numpy()]
-            basis = pd.concat([triples if basis is None else basis, journeys[1]])[["patient", "service", "use"]]
+            whole = unreduced[triples["service"].to_numpy()] | bridging[triples["patient"].to_numpy()]
+            basis = triples if basis is None else basis
             kept = pd.concat([drop_dominated_days(snapshot, triples[~whole], families, basis), triples[whole]])
             kept = kept.sort_values(["patient", "service", "day"], kind="stable")
         if protect is not None and len(protect):
@@ -133,44 +139,11 @@ def eligible_triples(
         off_preference(snapshot, p, s),
         snapshot.weights,
     )
-    if journeys is not None:
-        direct = triples.assign(stage=np.int8(DIRECT), via=np.int64(-1))
-        triples = pd.concat([direct, *journeys], ignore_index=True).sort_values(["patient", "stage"], kind="stable")
+    if entry is not None:  # v2: the starts, then the entries and the days in interim beds
+        starts = triples.assign(stage=np.int8(DIRECT))
+        parts_of = [starts, entry, stay_triples(snapshot, entry), left_triples(snapshot, starts, entry)]
+        triples = pd.concat(parts_of, ignore_index=True).sort_values(["patient", "stage"], kind="stable")
     return triples.reset_index(drop=True)
-
-
-def _interim_journeys(snapshot: Snapshot, pairs, start, counts) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """v2: the interim entries and the onward starts, with their costs (contract 6.2), or
-    None when nobody may enter an interim bed. Onward starts are a bridging patient's
-    candidate days (before any reduction: an onward start must follow its entry, so the
-    first day of an interval may not be open to it)."""
-    if not uses_interim(snapshot):
-        return None
-    entry = entry_triples(snapshot)
-    if entry.empty:
-        return None
-    patients, weights, horizon = snapshot.patients, snapshot.weights, snapshot.horizon
-    bridging = np.isin(pairs["patient"].to_numpy(), np.unique(entry["patient"].to_numpy()))
-    mine = pairs[bridging]
-    candidates = _candidate_triples(snapshot, mine, start[bridging], counts[bridging])
-    onward = onward_triples(entry, candidates)
-    for table, priced in ((entry, interim_cost), (onward, onward_cost)):
-        p = table["patient"].to_numpy()
-        priority, ready = patients["priority"].to_numpy()[p], patients["ready_day"].to_numpy()[p]
-        if priced is interim_cost:
-            table["cost"] = interim_cost(priority, ready, table["day"].to_numpy(), table["minutes"].to_numpy(), horizon, weights)
-        else:
-            table["cost"] = onward_cost(
-                priority,
-                ready,
-                table["day"].to_numpy(),
-                table["minutes"].to_numpy(),
-                patients["pathway"].to_numpy()[p],
-                off_preference(snapshot, p, table["service"].to_numpy()),
-                horizon,
-                weights,
-            )
-    return entry, onward
 
 
 ENUMERATED_ROWS = 2_000_000  # (patient, service, day) candidates enumerated at a time
@@ -222,9 +195,13 @@ def pinned_triples(snapshot: Snapshot) -> pd.DataFrame:
 
 
 def _keep_pinned_only(snapshot: Snapshot, triples: pd.DataFrame) -> pd.DataFrame:
+    """A patient pinned to a start keeps only that triple (v2: one pinned to an interim
+    entry keeps every start: its onward start is free)."""
     if snapshot.pinned.empty:
         return triples
     pinned = pinned_triples(snapshot)
+    if "stage" in snapshot.pinned.columns:
+        pinned = pinned[pinned_rows(snapshot)["stage"].to_numpy() == DIRECT]
     is_pinned_patient = np.isin(triples["patient"].to_numpy(), pinned["patient"].to_numpy())
     matched = triples.merge(pinned, on=["patient", "service", "day"], how="left", indicator=True)["_merge"].to_numpy()
     keep = ~is_pinned_patient | (matched == "both")

@@ -9,9 +9,9 @@ Objective:   the contract's objective is
                  sum_{p,s,d} cost(p,s,d) x[p,s,d] + sum_p U(p) (1 - sum_{s,d} x[p,s,d])
              with U(p) = delay(p, D + tail_days); it is written as
                  constant + sum (cost - U(p)) x   with constant = sum_p U(p).
-v2 (interim stays, ``families/interim.py``): entries z cost as if the patient stayed in
-the interim bed to D + tail_days (less U(p): they left the acute bed); an onward start y
-costs what it changes of that (``costs.onward_cost``), with no U(p) term.
+v2 (interim stays, ``families/interim.py``): an entry z costs the move penalty and its
+travel, each day w in an interim bed -(1 - interim_weight) times that day's harm; a start x
+(direct or onward) costs cost - U(p) as in v1, so a journey costs the contract's 6.2 sum.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from optimiser.data.snapshot import Snapshot
 from optimiser.model.costs import unplaced_cost
 from optimiser.model.eligibility import eligible_triples, pinned_lower_bounds
 from optimiser.model.families import Family, active
-from optimiser.model.families.base import ONWARD, stage_of
+from optimiser.model.families.base import DIRECT, stage_of
 from optimiser.model.rows import RowBlock
 
 
@@ -157,8 +157,8 @@ def build_formulation(
     unplaced = unplaced_cost(
         patients["priority"].to_numpy(), patients["ready_day"].to_numpy(), snapshot.horizon, snapshot.weights
     )
-    leaves_acute = stage_of(variables) != ONWARD  # v2: an onward start's patient left the acute bed at entry
-    objective = variables["cost"].to_numpy() - unplaced[variables["patient"].to_numpy()] * leaves_acute
+    start = stage_of(variables) == DIRECT  # v2: entries and stays cost what they add and save (families/interim.py)
+    objective = variables["cost"].to_numpy() - unplaced[variables["patient"].to_numpy()] * start
     blocks = [family.rows(snapshot, variables, naive=naive) for family in families]
     lower = pinned_lower_bounds(snapshot, variables)
     return Formulation(

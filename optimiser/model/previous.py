@@ -15,7 +15,8 @@ from optimiser.data.schema import DIRECT as DIRECT_NAME
 from optimiser.data.schema import INTERIM as INTERIM_NAME
 from optimiser.data.schema import ONWARD as ONWARD_NAME
 from optimiser.data.snapshot import Snapshot
-from optimiser.model.families.base import DIRECT, INTERIM, ONWARD
+from optimiser.model.families.base import DIRECT, INTERIM
+from optimiser.model.families.interim import complete_stays
 from optimiser.model.formulation import Formulation
 
 
@@ -35,32 +36,26 @@ def placement_triples(snapshot: Snapshot, placements: pd.DataFrame) -> pd.DataFr
             "day": day[inside].astype(np.int64),
         }
     )
-    if "stage" in frame.columns:  # v2: interim and onward rows; an onward row's via is its interim row's service
+    if "stage" in frame.columns:  # v2: an interim row is an entry; direct and onward rows are starts
         stage = frame["stage"].fillna(DIRECT_NAME).map(STAGE_NUMBERS).fillna(DIRECT).to_numpy(dtype=np.int8)
         triples["stage"] = stage
-        entry = triples[stage == INTERIM]
-        via = pd.Series(entry["service"].to_numpy(), index=entry["patient"].to_numpy())
-        onward = stage == ONWARD
-        triples["via"] = np.int64(-1)
-        triples.loc[onward, "via"] = via.reindex(triples.loc[onward, "patient"].to_numpy()).fillna(-1).to_numpy(dtype=np.int64)
     return triples
 
 
-STAGE_NUMBERS = {DIRECT_NAME: DIRECT, INTERIM_NAME: INTERIM, ONWARD_NAME: ONWARD}
+STAGE_NUMBERS = {DIRECT_NAME: DIRECT, INTERIM_NAME: INTERIM, ONWARD_NAME: DIRECT}
 
 
 def columns_of(formulation: Formulation, triples: pd.DataFrame) -> np.ndarray:
     """Variable index of each triple, -1 where the model has no such variable (v2: matched by
-    stage and interim bed too; a staged row of a model without interim beds matches only as
-    a direct start)."""
+    stage too; a staged row of a model without interim beds matches only as a start)."""
     keys = ["patient", "service", "day"]
     variables = formulation.variables
     if "stage" in triples.columns and "stage" in variables.columns:
-        keys += ["stage", "via"]
+        keys.append("stage")
     elif "stage" in triples.columns:
         direct = triples["stage"].to_numpy() == DIRECT
         found = np.full(len(triples), -1, dtype=np.int64)
-        found[direct] = columns_of(formulation, triples[direct].drop(columns=["stage", "via"]))
+        found[direct] = columns_of(formulation, triples[direct].drop(columns=["stage"]))
         return found
     index = variables[keys].reset_index(drop=True).reset_index()
     found = triples[keys].merge(index, on=keys, how="left")["index"]
@@ -72,7 +67,17 @@ def start_vector(formulation: Formulation, triples: pd.DataFrame) -> np.ndarray 
     x = np.zeros(formulation.num_variables)
     columns = columns_of(formulation, triples)
     x[columns[columns >= 0]] = 1.0
+    x = complete_stays(formulation.variables, x)  # v2: the days in interim beds the entries and starts fix
     return None if formulation.violations(x) else x
+
+
+def agreed_moves(triples: pd.DataFrame) -> pd.DataFrame:
+    """The row of each patient that ``--keep`` holds to: its start, or (v2) its interim
+    entry, the move agreed out of the acute bed (the onward start may change freely)."""
+    if "stage" not in triples.columns or not (triples["stage"].to_numpy() == INTERIM).any():
+        return triples
+    entry = triples["stage"].to_numpy() == INTERIM
+    return triples[entry | ~triples["patient"].isin(triples.loc[entry, "patient"]).to_numpy()]
 
 
 def with_disruption_penalty(formulation: Formulation, triples: pd.DataFrame, penalty: float) -> Formulation:
@@ -86,8 +91,7 @@ def with_disruption_penalty(formulation: Formulation, triples: pd.DataFrame, pen
     penalty whatever happens (a constant). v2: a journey is kept by its interim entry (the
     move agreed out of the acute bed); its onward start may change freely.
     """
-    if "stage" in triples.columns:
-        triples = triples[triples["stage"].to_numpy() != ONWARD]
+    triples = agreed_moves(triples)
     unplaced_cost = formulation.unplaced_cost.copy()
     objective = formulation.objective.copy()
     patients = np.unique(triples["patient"].to_numpy())

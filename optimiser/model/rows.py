@@ -65,20 +65,20 @@ def integral(block: RowBlock) -> RowBlock:
     return block
 
 
-def cumulative_rows(family, entity, day, col, coef, cumulative, naive: bool = False, every_day=None) -> RowBlock:
+def cumulative_rows(family, entity, day, col, coef, cumulative, naive: bool = False, point=None) -> RowBlock:
     """Rows sum_{d' <= b} coef * x <= cumulative[entity, b] on each breakpoint day b.
 
     A nonzero at day d enters every breakpoint row of its entity with b >= d;
     the breakpoint rows of an entity are numbered consecutively, so these are
     the rows first[entity, d] .. last[entity]. Rows that cannot bind (the load of
-    every eligible triple fits) are left out, unless ``naive``. ``every_day``: entities
-    (a mask) whose rows are written on every day, because negative coefficients (a bed
-    freed) make their load fall, so a row is not implied by a later one; the binding test
-    counts only the positive coefficients.
+    every eligible triple fits) are left out, unless ``naive``. ``point``: nonzeros
+    (entity, day, col, coef) that enter only their own day's row (a bed held on that day,
+    v2's interim stays); their entities' rows are written on every day, since their load
+    can fall from one day to the next.
     """
     breakpoints = np.ones_like(cumulative, dtype=bool) if naive else breakpoint_days(cumulative)
-    if every_day is not None:
-        breakpoints[np.asarray(every_day, dtype=bool)] = True
+    if point is not None:
+        breakpoints[np.unique(point[0])] = True
     bp_entity, bp_day = np.nonzero(breakpoints)  # sorted by entity, then day
     number = np.cumsum(breakpoints.ravel()).reshape(breakpoints.shape) - breakpoints  # index of first bp >= d
     remaining = np.cumsum(breakpoints[:, ::-1], axis=1)[:, ::-1]  # count of bps >= d
@@ -87,8 +87,13 @@ def cumulative_rows(family, entity, day, col, coef, cumulative, naive: bool = Fa
     rows = np.repeat(first, count) + (np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count))
     cols = np.repeat(col, count)
     coefs = np.repeat(coef, count)
+    if point is not None:
+        point_entity, point_day, point_col, point_coef = point
+        rows = np.concatenate([rows, number[point_entity, point_day]])
+        cols = np.concatenate([cols, point_col])
+        coefs = np.concatenate([coefs, point_coef])
     upper = cumulative[bp_entity, bp_day]
-    load = np.bincount(rows, weights=np.maximum(coefs, 0.0), minlength=len(upper))
+    load = np.bincount(rows, weights=coefs, minlength=len(upper))
     binding = np.ones(len(upper), dtype=bool) if naive else load > upper + TOLERANCE
     local = np.full(len(upper), -1)
     local[binding] = np.arange(int(binding.sum()))

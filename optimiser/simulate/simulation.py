@@ -10,6 +10,7 @@ from optimiser.constants import TOLERANCE
 from optimiser.data.problems import InputError, ProblemList
 from optimiser.data.reading import LINE
 from optimiser.data.snapshot import Snapshot
+from optimiser.model.families.interim import uses_interim
 from optimiser.model.loading import load_snapshot
 from optimiser.simulate.engine import DAILY_COLUMNS, PATIENT_COLUMNS, places_of
 from optimiser.simulate.flow import Flow, read_flow
@@ -28,6 +29,19 @@ def check_places(snapshot: Snapshot) -> None:
             ", ".join(snapshot.settings.bands),
             "the flow simulation does not model time-of-day bands yet; simulate the snapshot without bands",
         )
+        raise InputError(problems)
+    if uses_interim(snapshot):
+        services = snapshot.services
+        for line, sid in zip(
+            services.loc[services["interim"].astype(bool), LINE], services.loc[services["interim"].astype(bool), "service_id"]
+        ):
+            problems.add(
+                "services.csv",
+                int(line),
+                "interim",
+                "yes",
+                f"{sid}: the flow simulation does not model interim stays yet; simulate the snapshot without interim services",
+            )
         raise InputError(problems)
     places, free = places_of(snapshot)
     given = snapshot.services["places"].notna().to_numpy()

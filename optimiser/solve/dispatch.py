@@ -7,6 +7,7 @@ Routes are registered in ``ROUTES`` (a new route is one module and one entry);
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 import time
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from optimiser.model.dominance import repair, with_dominance
 from optimiser.model.families.base import DIRECT, stage_of
+from optimiser.model.families.interim import complete_stays
 from optimiser.model.formulation import Formulation
 from optimiser.solve.cancel import Cancellation, session
 from optimiser.solve.cpsat import CpSatRoute
@@ -134,7 +136,8 @@ def _direct_first(formulation, route, initial, cancel, tuning, polish, started, 
     direct = np.flatnonzero(stage_of(formulation.variables) == DIRECT)
     share = None if time_limit is None else Deadline(time_limit, started).left(0.05) * DIRECT_SHARE
     work = None if work_limit is None else int(work_limit * DIRECT_SHARE)
-    sub = formulation.subset(direct)
+    sub = formulation.subset(direct)  # without entries and stays, the interim rows tie nothing: drop them
+    sub = dataclasses.replace(sub, blocks=[block for block in sub.blocks if block.family != "interim"])
     sub_start = None if initial is None else initial[direct]
     settings = SolveOptions(time_limit=share, work_limit=work, warm_start=sub_start, **options)
     searched = polish and Capability.SEARCHED in route.capabilities
@@ -144,6 +147,7 @@ def _direct_first(formulation, route, initial, cancel, tuning, polish, started, 
         return initial, left
     x = np.zeros(formulation.num_variables)
     x[direct] = result.x
+    x = complete_stays(formulation.variables, x)  # and who has started by each day
     if initial is None or formulation.value(x) < formulation.value(initial) - 1e-9:
         return x, left
     return initial, left

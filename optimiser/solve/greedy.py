@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from optimiser.model.eligibility import off_preference
-from optimiser.model.families.base import DIRECT, INTERIM, ONWARD, stage_of
+from optimiser.model.families.base import DIRECT, INTERIM, stage_of
+from optimiser.model.families.interim import complete_stays
 from optimiser.model.formulation import Formulation
 from optimiser.solve.result import SolveResult, Status
 
@@ -75,7 +76,6 @@ def greedy_plan(formulation: Formulation, order: str = "wait") -> np.ndarray:
     service_all = variables["service"].to_numpy()
     day_all = variables["day"].to_numpy()
     stage_all = stage_of(variables)
-    via_all = variables["via"].to_numpy() if "via" in variables.columns else None
 
     def first(candidates: np.ndarray, entry: bool = False) -> int | None:
         """The first candidate every room allows (they are in the order the hub tries them)."""
@@ -97,8 +97,7 @@ def greedy_plan(formulation: Formulation, order: str = "wait") -> np.ndarray:
             v, entered = int(service_all[bridge]), int(day_all[bridge])
             for room in rooms:
                 room.enter(patient, v, entered)
-            onward = candidates[(kind == ONWARD)]
-            pick = first(onward[via_all[onward] == v])  # then moves on when a place is free, first come first served
+            pick = first(candidates[kind == DIRECT])  # then moves on when a place is free, first come first served
             if pick is not None:
                 x[pick] = 1.0
                 for room in rooms:
@@ -110,7 +109,7 @@ def greedy_plan(formulation: Formulation, order: str = "wait") -> np.ndarray:
         x[direct] = 1.0
         for room in rooms:
             room.take(patient, int(service_all[direct]), int(day_all[direct]))
-    return x
+    return complete_stays(variables, x)
 
 
 def warm_start_plan(formulation: Formulation) -> np.ndarray:

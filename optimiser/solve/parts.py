@@ -217,6 +217,41 @@ class Counted(Policy):
         return "stopped at a limit" if self.clock_stopped else "work limit reached"
 
 
+def _search_first(component: Component, sub: Formulation, start, policy: Policy, tuning: Tuning) -> bool:
+    """A large part that interim beds join (v2), under a time limit and with a start: the
+    exact route spends its share in presolve and the root (ics-v2: 25 s over a 18 s limit,
+    no better plan), so the search has the time instead, from the start."""
+    return (
+        component.journeys
+        and len(component.columns) > tuning.parts.search_first_columns
+        and start is not None
+        and not isinstance(policy, Counted)
+        and not policy.deadline.unlimited
+    )
+
+
+def _searched(part: Part, policy: Policy, tuning: Tuning, cancel: Cancellation) -> SolveResult:
+    """The search alone for the part's share of the time, after its LP relaxation (the bound)."""
+    began = time.perf_counter()
+    share = policy.shares.take(policy.deadline) or 0.0
+    relaxed = solve_lp(part.model, time_limit=max(share * 0.3, 0.05), cancel=cancel)
+    search = Search(without_dominance(part.model), part.start, seed=policy.options.seed, settings=tuning.search, cancel=cancel)
+    x = search.run(max(share - (time.perf_counter() - began), 0.0))
+    value = part.model.value(x)
+    bound = min(relaxed.objective, value) if relaxed.x is not None else float("-inf")
+    return SolveResult(
+        Status.FEASIBLE,
+        x,
+        value,
+        bound,
+        "highs-lp+search",
+        time.perf_counter() - began,
+        "searched from the plan without interim stays",
+        Termination.TIME_LIMIT,
+        search=search.report(),
+    )
+
+
 def choose_policy(
     route: Route, options: SolveOptions, cancel: Cancellation, tuning: Tuning, polish: bool, milp: list[int]
 ) -> Policy:
@@ -275,6 +310,8 @@ def solve_by_parts(
             if relaxed.x is not None and np.all(np.abs(relaxed.x - np.round(relaxed.x)) <= INTEGRAL):
                 value = sub.value(relaxed.x)
                 return SolveResult(Status.OPTIMAL, np.round(relaxed.x), value, value, "highs-lp", relaxed.seconds)
+        if _search_first(component, sub, start, policy, tuning):
+            return _searched(part, policy, tuning, cancel)
         result = no_worse_than_start(sub, policy.exact(part), start)
         # The LP optimum is a true bound: in place of none, or of a weak one. A route stopped
         # before its root LP was solved reports a bound from presolve that can be near trivial

@@ -9,7 +9,7 @@ from optimiser.constants import TOLERANCE
 from optimiser.data.problems import ProblemList
 from optimiser.data.reading import LINE
 from optimiser.data.snapshot import Snapshot
-from optimiser.model.families.base import Family, Room, names
+from optimiser.model.families.base import Family, Room, moves, names
 from optimiser.model.rows import RowBlock, per_day_rows
 from optimiser.model.rules import cumulative_capacity
 
@@ -25,6 +25,7 @@ class AdmissionsRoom(Room):
     def __init__(self, snapshot: Snapshot, placed: pd.DataFrame) -> None:
         self.snapshot = snapshot
         admitted = np.zeros((len(snapshot.services), snapshot.horizon))
+        placed = placed[moves(placed)]
         np.add.at(admitted, (placed["service"].to_numpy(), placed["day"].to_numpy()), 1)
         self.left = admission_limits(snapshot)[:, None] - admitted
 
@@ -52,12 +53,20 @@ class Admissions(Family):
 
             sum_p x[p, s, d] <= max_admissions_per_day(s)     for services s with a limit, days d
 
-        Written only where more triples than the limit start at (s, d).
+        Written only where more triples than the limit start at (s, d). v2: interim
+        entries count as admissions too (the sum is over x and z).
         """
         limit = snapshot.services["max_admissions_per_day"].to_numpy(dtype=float)
+        counted = np.flatnonzero(moves(variables))
         block, row_service, row_day = per_day_rows(
-            "admissions", variables["service"].to_numpy(), variables["day"].to_numpy(), len(limit), snapshot.horizon, limit
+            "admissions",
+            variables["service"].to_numpy()[counted],
+            variables["day"].to_numpy()[counted],
+            len(limit),
+            snapshot.horizon,
+            limit,
         )
+        block.col = counted[block.col]
         block.keys = pd.DataFrame(
             {
                 "service_id": snapshot.services["service_id"].to_numpy()[row_service],

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.data.snapshot import Snapshot
-from optimiser.model.families.base import ONWARD, Family, Room, entries, stage_of, starts
+from optimiser.model.families.base import DIRECT, Family, Room, entries, stage_of, starts
 from optimiser.model.rows import RowBlock
 
 
@@ -43,17 +43,16 @@ class Assignment(Family):
 
             sum_{s, d} x[p, s, d] <= 1        for every patient p with two or more triples
 
-        (a patient with one triple needs no row: x <= 1 is its bound). v2: the acute bed is
-        left once, directly or into an interim bed: sum x + sum z <= 1 (an onward start is
-        tied to its entry by the interim family's rows).
+        (a patient with one triple needs no row: x <= 1 is its bound). v2: x are the starts,
+        direct or onward; entries and stays are the interim family's.
         """
-        patient = variables["patient"].to_numpy()[stage_of(variables) != ONWARD]
+        patient = variables["patient"].to_numpy()[stage_of(variables) == DIRECT]
         counts = np.bincount(patient, minlength=len(snapshot.patients))
         rows_of = np.flatnonzero(counts >= 2)
         local = np.full(len(counts), -1)
         local[rows_of] = np.arange(len(rows_of))
         in_row = np.zeros(len(variables), dtype=bool)
-        in_row[np.flatnonzero(stage_of(variables) != ONWARD)] = local[patient] >= 0
+        in_row[np.flatnonzero(stage_of(variables) == DIRECT)] = local[patient] >= 0
         keys = pd.DataFrame({"patient_id": snapshot.patients["patient_id"].to_numpy()[rows_of]})
         return RowBlock(
             "assignment",

@@ -11,7 +11,7 @@ from optimiser.constants import TOLERANCE
 from optimiser.data.problems import ProblemList
 from optimiser.data.reading import LINE
 from optimiser.data.snapshot import Snapshot
-from optimiser.model.families.base import Family, Room, names
+from optimiser.model.families.base import DIRECT, Family, Room, names, stage_of, starts
 from optimiser.model.rows import RowBlock, cumulative_rows, integral
 from optimiser.model.rules import band_capacity, band_use, suffix_min
 
@@ -43,6 +43,7 @@ class BandsRoom(Room):
         self.position, capacity = _positions(snapshot)
         self.use = band_use(snapshot)
         used = np.zeros_like(capacity)
+        placed = starts(placed)
         i, k, b, use = _band_terms(snapshot, placed["patient"].to_numpy(), placed["service"].to_numpy())
         np.add.at(used, (k, b, placed["day"].to_numpy()[i]), use)
         self.slack = capacity - np.cumsum(used, axis=2)
@@ -119,7 +120,9 @@ class Bands(Family):
             return RowBlock(
                 "bands", pd.DataFrame({"service_id": [], "band": [], "date": []}), nothing, nothing, np.zeros(0), np.zeros(0)
             )
-        i, k, b, use = _band_terms(snapshot, variables["patient"].to_numpy(), variables["service"].to_numpy())
+        start = np.flatnonzero(stage_of(variables) == DIRECT)  # v2: starts only (entries are to beds)
+        i, k, b, use = _band_terms(snapshot, variables["patient"].to_numpy()[start], variables["service"].to_numpy()[start])
+        i = start[i]
         entity = k * len(bands) + b
         order = np.lexsort((i, entity))
         block = cumulative_rows(

@@ -28,7 +28,15 @@ from optimiser.data.problems import ProblemList
 from optimiser.data.snapshot import Snapshot
 from optimiser.model.rows import RowBlock
 
-DIRECT, INTERIM, ONWARD = 0, 1, 2  # a variable's stage (v2): x direct, z an interim entry, x onward from one
+# a variable's stage (v2): a start x, an interim entry z; and what these fix for a patient who
+# may bridge: a day in an interim bed w, started by a day (``families/interim.py``)
+DIRECT, INTERIM, STAY, LEFT = 0, 1, 2, 3
+
+
+def moves(frame: pd.DataFrame) -> np.ndarray:
+    """True on the rows that are moves of a patient (starts and interim entries), not the
+    states they fix (days in an interim bed, started by a day)."""
+    return stage_of(frame) <= INTERIM
 
 
 def stage_of(frame: pd.DataFrame) -> np.ndarray:
@@ -39,8 +47,8 @@ def stage_of(frame: pd.DataFrame) -> np.ndarray:
 
 
 def starts(placed: pd.DataFrame) -> pd.DataFrame:
-    """The x starts among placements: direct and onward (not interim entries)."""
-    return placed[stage_of(placed) != INTERIM]
+    """The x starts among placements: direct, or onward from an interim bed."""
+    return placed[stage_of(placed) == DIRECT]
 
 
 def entries(placed: pd.DataFrame) -> pd.DataFrame:
@@ -49,10 +57,11 @@ def entries(placed: pd.DataFrame) -> pd.DataFrame:
 
 
 def departures(placed: pd.DataFrame) -> pd.DataFrame:
-    """Where interim beds are freed: (patient, service = the interim bed left, day = the onward start)."""
-    onward = placed[stage_of(placed) == ONWARD]
-    via = onward["via"].to_numpy() if "via" in onward.columns else np.zeros(0, dtype=np.int64)
-    return pd.DataFrame({"patient": onward["patient"].to_numpy(), "service": via, "day": onward["day"].to_numpy()})
+    """Where interim beds are freed: (patient, service = the interim bed left, day = the
+    onward start), for each start of a patient who entered an interim bed."""
+    z, x = entries(placed), starts(placed)
+    moved = x[["patient", "day"]].merge(z[["patient", "service"]], on="patient")
+    return moved[["patient", "service", "day"]]
 
 
 class Room:

@@ -10,7 +10,7 @@ from optimiser.constants import TOLERANCE
 from optimiser.data.problems import ProblemList
 from optimiser.data.reading import LINE
 from optimiser.data.snapshot import Snapshot
-from optimiser.model.families.base import INTERIM, ONWARD, Family, Room, departures, entries, names, stage_of, starts
+from optimiser.model.families.base import DIRECT, INTERIM, STAY, Family, Room, departures, entries, names, stage_of, starts
 from optimiser.model.rows import RowBlock, cumulative_rows, integral
 from optimiser.model.rules import cumulative_capacity, suffix_min
 
@@ -105,35 +105,26 @@ class Capacity(Family):
         ``naive=True`` writes every day's row as the contract states it (the
         benchmark baseline).
 
-        v2 (interim stays): an entry z holds a bed of its interim service v (use 1) until
-        the onward start y, which frees it (coefficient -1 at v on y's day), so
+        v2 (interim stays): a patient in an interim bed of v on day d (w[p, v, d], fixed by
+        the entry and the onward start: ``interim.py``) holds one that day, so at v
 
-            sum_{d' <= d} (x[., v, d'] + z[., v, d'] - y[., v, ., d']) <= Cap(v, d)
+            sum_{d' <= d} x[., v, d'] + sum_p w[p, v, d] <= Cap(v, d)
 
-        is written on every day at an interim service with onward starts (its load falls).
+        written on every day (the stays' load falls when a patient moves on).
         """
         stage = stage_of(variables)
-        entity, day = variables["service"].to_numpy(), variables["day"].to_numpy()
-        col, coef = np.arange(len(variables)), variables["use"].to_numpy(dtype=float)
-        every_day = None
-        onward = np.flatnonzero(stage == ONWARD)
-        if len(onward):
-            via = variables["via"].to_numpy()[onward]
-            entity, day = np.concatenate([entity, via]), np.concatenate([day, day[onward]])
-            col, coef = np.concatenate([col, onward]), np.concatenate([coef, -np.ones(len(onward))])
-            every_day = np.zeros(len(snapshot.services), dtype=bool)
-            every_day[via] = True
-            order = np.lexsort((col, entity))
-            entity, day, col, coef = entity[order], day[order], col[order], coef[order]
+        start, stay = np.flatnonzero(stage == DIRECT), np.flatnonzero(stage == STAY)
+        service, day = variables["service"].to_numpy(), variables["day"].to_numpy()
+        point = (service[stay], day[stay], stay, np.ones(len(stay))) if len(stay) else None
         block = cumulative_rows(
             "capacity",
-            entity=entity,
-            day=day,
-            col=col,
-            coef=coef,
+            entity=service[start],
+            day=day[start],
+            col=start,
+            coef=variables["use"].to_numpy(dtype=float)[start],
             cumulative=cumulative_capacity(snapshot),
             naive=naive,
-            every_day=every_day,
+            point=point,
         )
         block.keys = pd.DataFrame(
             {

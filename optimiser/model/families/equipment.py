@@ -10,7 +10,7 @@ from optimiser.constants import TOLERANCE
 from optimiser.data.problems import ProblemList
 from optimiser.data.reading import LINE
 from optimiser.data.snapshot import Snapshot
-from optimiser.model.families.base import INTERIM, Family, Room, names, stage_of, starts
+from optimiser.model.families.base import DIRECT, INTERIM, Family, Room, names, stage_of, starts
 from optimiser.model.rows import RowBlock, cumulative_rows
 from optimiser.model.rules import cumulative_stock, equipment_needs, suffix_min
 
@@ -94,7 +94,7 @@ class Equipment(Family):
             sum_{p needs i, store(p) = g} sum_{s, d' <= d} x[p, s, d'] <= Stock(g, i, d)
 
         Stock(g, i, d) = units arrived by day d. Breakpoint days only, as for capacity.
-        v2: x counts direct and onward starts, not interim entries (a bed brings its own).
+        v2: x are the starts (direct or onward), not interim entries (a bed brings its own).
         """
         needs = equipment_needs(snapshot)
         needs = needs[needs["key"] >= 0]
@@ -104,7 +104,7 @@ class Equipment(Family):
             return RowBlock("equipment", keys, nothing, nothing, np.zeros(0), np.zeros(0))
         keys, stock = cumulative_stock(snapshot)
         per_variable = pd.DataFrame({"col": np.arange(len(variables)), "patient": variables["patient"].to_numpy()})
-        per_variable = per_variable[stage_of(variables) != INTERIM]
+        per_variable = per_variable[stage_of(variables) == DIRECT]
         per_variable = per_variable.merge(needs[["patient", "key"]], on="patient").sort_values(["key", "col"], kind="stable")
         col = per_variable["col"].to_numpy()
         block = cumulative_rows(

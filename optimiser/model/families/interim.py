@@ -4,26 +4,37 @@ may leave the acute bed for an interim (bridging) bed at a pathway-2 service mar
 
 Variables (``stage`` in the variables table):
 
-- ``z[p, v, d]`` (INTERIM): p enters interim service v on day d; a bed of v, use 1;
-- ``x[p, s, d]`` (DIRECT): p starts at s on day d from the acute bed, as in v1;
-- ``y[p, v, s, d]`` (ONWARD): p, in interim service v, starts at s on day d (``via`` = v).
-  Indexing the onward start by the bed it leaves keeps interim occupancy linear: the bed
-  of v is held from d_z up to the day before the onward start, so rule 5 at v is
+- ``x[p, s, d]`` (DIRECT): p starts at s on day d, as in v1: from the acute bed, or, when p
+  has an entry, onward from the interim bed (the same variable: the start needs the same
+  place either way);
+- ``z[p, v, d]`` (INTERIM): p enters interim service v on day d;
+- ``w[p, v, t]`` (STAY): p is in an interim bed of v on day t, from the entry day up to the
+  day before the onward start (to the end without one). It is fixed by x and z (rows (a)
+  to (c) below) and is what the bed costs and saves: v's capacity counts it on day t
+  (``capacity.py``), and each such day costs interim_weight, not 1, times the day's harm;
+- ``l[p, t]`` (LEFT): p has started by day t, sum_{s, d <= t} x[p, s, d], kept as a state
+  (rows (l)) so that the other rows need one term for it, not every start before t.
 
-      sum_{d' <= t} x[., v, d'] + sum_{d' <= t} z[., v, d'] - sum_{d' <= t} y[., v, ., d'] <= Cap(v, t)
+Rows of this family, for every patient p who may bridge and day t:
 
-  (``capacity.py`` writes it, on every day: a departure makes the load fall).
+    (l) l[p, t] - l[p, t - 1] - sum_s x[p, s, t] = 0                      (two <= rows; l[p, -1] = 0)
+    (a) w[p, v, t] - sum_{d <= t} z[p, v, d] <= 0                          (in v only once entered)
+    (b) sum_v w[p, v, t] + l[p, t] + sum_{v, d > t} z[p, v, d] <= 1
+    (c) sum_{v, d <= t} z[p, v, d] - l[p, t] - sum_v w[p, v, t] <= 0
+    (d) sum_v z[p, v, t] + sum_s x[p, s, t] <= 1                          (no entry and start on one day)
+    (e) sum_{v, d} z[p, v, d] <= 1
 
-This family owns who may bridge (``entry_pairs``, ``entry_triples``, ``onward_triples``)
-and the rows that tie an onward start to its stay, for every interim pair (p, v) and
-onward day t:
+(c) holds the bed from entry until a start, (b) frees it on the start day and forbids an
+entry after a start; so x and z together are a direct start, an entry (with or without an
+onward start strictly later), or neither, as the contract says.
 
-      sum_{s, d' <= t} y[p, v, s, d'] - sum_{d < t} z[p, v, d] <= 0
+Objective terms: x costs as in section 4 (cost - U(p)); z costs move_penalty plus the
+interim travel; w[p, v, t] costs -(1 - interim_weight) * priority * f(t - r), the day's harm
+not suffered in the acute bed (on day D - 1, with the days to D + tail_days). A journey then
+costs exactly the contract's 6.2 sum.
 
-so an onward start needs an entry into v strictly before it, and (with the assignment
-row sum x + sum z <= 1) there is at most one of each. Rule 6 counts entries with
-starts (``admissions.py`` counts every variable at its service and day); rule 7 counts
-onward starts and not entries (``equipment.py``).
+Rule 6 counts entries with starts (``admissions.py``); rule 7 counts x, not z
+(``equipment.py``): an interim bed brings its own equipment.
 """
 
 from __future__ import annotations
@@ -36,7 +47,8 @@ from optimiser.data.problems import ProblemList
 from optimiser.data.reading import LINE
 from optimiser.data.schema import NEEDS
 from optimiser.data.snapshot import Snapshot
-from optimiser.model.families.base import DIRECT, INTERIM, ONWARD, Family, Room, entries, stage_of, starts
+from optimiser.model.costs import delay_cost, unplaced_cost
+from optimiser.model.families.base import DIRECT, INTERIM, LEFT, STAY, Family, Room, entries, stage_of
 from optimiser.model.rows import RowBlock
 from optimiser.model.rules import admits_on_day, cumulative_capacity, reach_table
 
@@ -72,6 +84,19 @@ def pinned_stage(snapshot: Snapshot) -> np.ndarray:
     return np.where(pinned["stage"].fillna("").astype(str).str.lower() == INTERIM_STAGE_NAME, INTERIM, DIRECT).astype(np.int8)
 
 
+def pinned_rows(snapshot: Snapshot) -> pd.DataFrame:
+    """Pinned rows as integer (patient, service, day, stage)."""
+    pinned = snapshot.pinned
+    return pd.DataFrame(
+        {
+            "patient": snapshot.patient_index.loc[pinned["patient_id"]].to_numpy(dtype=np.int64),
+            "service": snapshot.service_index.loc[pinned["service_id"]].to_numpy(dtype=np.int64),
+            "day": snapshot.day_of(pinned["date"]).astype(np.int64),
+            "stage": pinned_stage(snapshot),
+        }
+    )
+
+
 def entry_pairs(snapshot: Snapshot) -> pd.DataFrame:
     """(patient, service, minutes) where p may enter interim service v: ``interim_ok(p)``,
     ``interim(v)``, rule 2's needs (dementia, nursing, bariatric) and rule 3's reach for
@@ -93,10 +118,11 @@ def entry_pairs(snapshot: Snapshot) -> pd.DataFrame:
 
 
 def entry_triples(snapshot: Snapshot) -> pd.DataFrame:
-    """The z variables: (patient, service, day, minutes, use = 1, stage, via) for every
-    entry pair on the days rule 4 allows (from e(p), the service's weekend rule), less the
-    days v has no bed at all (Cap(v, d) < 1: the entrant alone breaks rule 5). A patient
-    pinned direct has none; one pinned interim has only the pinned entry."""
+    """The z variables: (patient, service, day, minutes, use = 1, stage) for every entry pair
+    on the days rule 4 allows (from e(p), the service's weekend rule), less the days v has
+    no bed at all (Cap(v, d) < 1: the entrant alone breaks rule 5). A patient pinned direct
+    has none; one pinned interim has only the pinned entry. ``cost``: the move penalty and
+    the interim travel."""
     pairs = entry_pairs(snapshot)
     earliest = snapshot.patients["earliest_day"].to_numpy()[pairs["patient"].to_numpy()]
     counts = np.maximum(snapshot.horizon - earliest, 0)
@@ -113,33 +139,107 @@ def entry_triples(snapshot: Snapshot) -> pd.DataFrame:
         mine = pinned[pinned["stage"] == INTERIM][["patient", "service", "day"]]
         matched = triples.merge(mine, on=["patient", "service", "day"], how="left", indicator=True)["_merge"].to_numpy()
         triples = triples[~is_pinned | (matched == "both")]
-    return triples.assign(use=1.0, stage=np.int8(INTERIM), via=np.int64(-1)).reset_index(drop=True)
+    weights = snapshot.weights
+    cost = weights.move_penalty + weights.travel_weight * triples["minutes"].to_numpy(dtype=float)
+    return triples.assign(use=1.0, cost=cost, stage=np.int8(INTERIM)).reset_index(drop=True)
 
 
-def onward_triples(entry: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
-    """The y variables: for each entry pair (p, v), each of p's candidate starts (p, s, d)
-    (rules 1-4, and the days the patient alone does not break rule 5 or 7) after p's first
-    possible entry into v; ``via`` = v."""
-    first = entry.groupby(["patient", "service"], sort=True)["day"].min().reset_index()
-    first = first.rename(columns={"service": "via", "day": "entry_day"})
-    onward = candidates.merge(first, on="patient")
-    onward = onward[onward["day"].to_numpy() > onward["entry_day"].to_numpy()]
-    onward = onward.drop(columns="entry_day").assign(stage=np.int8(ONWARD))
-    onward["via"] = onward["via"].astype(np.int64)
-    return onward.sort_values(["patient", "via", "service", "day"], kind="stable").reset_index(drop=True)
+def stay_triples(snapshot: Snapshot, entry: pd.DataFrame) -> pd.DataFrame:
+    """The w variables: (patient, service = v, day = t) from p's first possible entry into v
+    to D - 1, costing -(1 - interim_weight) * priority * f(t - r) (the day's harm, on day
+    D - 1 with the tail to D + tail_days: ``day_harm``)."""
+    first = entry.groupby(["patient", "service"], sort=True).agg(day=("day", "min"), minutes=("minutes", "first"))
+    first = first.reset_index()
+    counts = snapshot.horizon - first["day"].to_numpy()
+    row = np.repeat(np.arange(len(first)), counts)
+    offsets = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
+    stays = first.iloc[row].reset_index(drop=True)
+    stays["day"] = (first["day"].to_numpy()[row] + offsets).astype(np.int64)
+    stays["minutes"] = 0.0
+    harm = day_harm(snapshot, stays["patient"].to_numpy(), stays["day"].to_numpy())
+    stays["cost"] = -(1.0 - snapshot.weights.interim_weight) * harm
+    return stays.assign(use=1.0, stage=np.int8(STAY))
 
 
-def pinned_rows(snapshot: Snapshot) -> pd.DataFrame:
-    """Pinned rows as integer (patient, service, day, stage)."""
-    pinned = snapshot.pinned
+def left_triples(snapshot: Snapshot, starts: pd.DataFrame, entry: pd.DataFrame) -> pd.DataFrame:
+    """The l variables: (patient, day = t) for each patient with entries, from its first
+    start or entry day to D - 1, cost 0; ``service`` is its first interim service (so a
+    search that frees that service frees its states too)."""
+    first_entry = entry.groupby("patient", sort=True).agg(day=("day", "min"), service=("service", "min"))
+    first_start = starts[starts["patient"].isin(first_entry.index)].groupby("patient")["day"].min()
+    first = first_entry.assign(day=np.minimum(first_entry["day"], first_start.reindex(first_entry.index).fillna(np.inf)))
+    first = first.reset_index()
+    begin = first["day"].to_numpy(dtype=np.int64)
+    counts = snapshot.horizon - begin
+    row = np.repeat(np.arange(len(first)), counts)
+    offsets = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
     return pd.DataFrame(
         {
-            "patient": snapshot.patient_index.loc[pinned["patient_id"]].to_numpy(dtype=np.int64),
-            "service": snapshot.service_index.loc[pinned["service_id"]].to_numpy(dtype=np.int64),
-            "day": snapshot.day_of(pinned["date"]).astype(np.int64),
-            "stage": pinned_stage(snapshot),
+            "patient": first["patient"].to_numpy()[row],
+            "service": first["service"].to_numpy()[row],
+            "day": (begin[row] + offsets).astype(np.int64),
+            "minutes": 0.0,
+            "use": 0.0,
+            "cost": 0.0,
+            "stage": np.int8(LEFT),
         }
     )
+
+
+def day_harm(snapshot: Snapshot, patient: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """priority(p) * f(t - r): the harm of waiting day t (section 4), on day D - 1 the harm of
+    every day from D - 1 to D + tail_days - 1 (a stay that lasts past the horizon)."""
+    patients, weights = snapshot.patients, snapshot.weights
+    priority, ready = patients["priority"].to_numpy()[patient], patients["ready_day"].to_numpy()[patient]
+    last = day == snapshot.horizon - 1
+    after = np.where(
+        last, unplaced_cost(priority, ready, snapshot.horizon, weights), delay_cost(priority, ready, day + 1, weights)
+    )
+    return after - delay_cost(priority, ready, day, weights)
+
+
+def complete_stays(variables: pd.DataFrame, x: np.ndarray) -> np.ndarray:
+    """x with its states set from its starts and entries: w (STAY), p is in v from its entry
+    day up to the day before its start (or to the end); l (LEFT), p has started by the day:
+    what rows (l) and (a)-(c) force."""
+    stage = stage_of(variables)
+    stay, left = np.flatnonzero(stage == STAY), np.flatnonzero(stage == LEFT)
+    if len(stay) == 0 and len(left) == 0:
+        return x
+    x = np.asarray(x, dtype=float).copy()
+    x[stay] = 0.0
+    x[left] = 0.0
+    chosen = x > 0.5
+    patient, service, day = (variables[name].to_numpy() for name in ("patient", "service", "day"))
+    horizon = int(day.max()) + 1
+    started_at = np.full(int(patient.max()) + 1, horizon + 1)
+    started_at[patient[chosen & (stage == DIRECT)]] = day[chosen & (stage == DIRECT)]
+    x[left[day[left] >= started_at[patient[left]]]] = 1.0
+    entered = np.flatnonzero(chosen & (stage == INTERIM))
+    if len(entered) == 0:
+        return x
+    entry_service = dict(zip(patient[entered].tolist(), service[entered].tolist()))
+    entry_day = dict(zip(patient[entered].tolist(), day[entered].tolist()))
+    started = np.flatnonzero(chosen & (stage == DIRECT))
+    start_day = dict(zip(patient[started].tolist(), day[started].tolist()))
+    p = patient[stay]
+    inside = np.array(
+        [
+            entry_service.get(q, -1) == v and entry_day[q] <= t < start_day.get(q, horizon + 1)
+            for q, v, t in zip(p.tolist(), service[stay].tolist(), day[stay].tolist())
+        ],
+        dtype=bool,
+    )
+    x[stay[inside]] = 1.0
+    return x
+
+
+def _expand(cols: np.ndarray, group: np.ndarray, first: np.ndarray, last: np.ndarray, horizon: int):
+    """Row ids ``group * horizon + t`` for t = first .. last (inclusive) of each column, with the columns."""
+    count = np.maximum(last - first + 1, 0)
+    start = np.cumsum(count) - count
+    t = np.repeat(first, count) + (np.arange(int(count.sum())) - np.repeat(start, count))
+    return np.repeat(group, count) * horizon + t, np.repeat(cols, count)
 
 
 class InterimRoom(Room):
@@ -148,13 +248,8 @@ class InterimRoom(Room):
 
     def __init__(self, snapshot: Snapshot, placed: pd.DataFrame) -> None:
         self.entry_day = np.full(len(snapshot.patients), -1, dtype=np.int64)
-        self.via = np.full(len(snapshot.patients), -1, dtype=np.int64)
         z = entries(placed)
         self.entry_day[z["patient"].to_numpy()] = z["day"].to_numpy()
-        self.via[z["patient"].to_numpy()] = z["service"].to_numpy()
-        x = starts(placed)
-        self.moved = np.zeros(len(snapshot.patients), dtype=bool)
-        self.moved[x["patient"].to_numpy()] = True
 
     def fits(self, p, service, day):
         if self.entry_day[p] < 0:
@@ -162,10 +257,7 @@ class InterimRoom(Room):
         return np.asarray(day) > self.entry_day[p]
 
     def enter(self, p, service, day):
-        self.entry_day[p], self.via[p] = day, service
-
-    def take(self, p, service, day):
-        self.moved[p] = True
+        self.entry_day[p] = day
 
     def fits_entry(self, p, service, day):
         return np.ones(len(service), dtype=bool)
@@ -184,63 +276,94 @@ class Interim(Family):
     cause = None
 
     def rows(self, snapshot: Snapshot, variables: pd.DataFrame, naive: bool = False) -> RowBlock:
-        """An onward start needs an earlier entry into its interim service:
+        """Rows (l) and (a)-(e) of the module doc, for every patient with entries (z) and day t:
 
-            sum_{s, d' <= t} y[p, v, s, d'] - sum_{d < t} z[p, v, d] <= 0
+            (l) l[p, t] - l[p, t - 1] - sum_s x[p, s, t] <= 0, and >= 0
+            (a) w[p, v, t] - sum_{d <= t} z[p, v, d] <= 0
+            (b) sum_v w[p, v, t] + l[p, t] + sum_{v, d > t} z[p, v, d] <= 1
+            (c) sum_{v, d <= t} z[p, v, d] - l[p, t] - sum_v w[p, v, t] <= 0
+            (d) sum_v z[p, v, t] + sum_s x[p, s, t] <= 1
+            (e) sum_{v, d} z[p, v, d] <= 1
 
-        for every interim pair (p, v) with onward starts and every day t on which one of
-        them may start (between those days the left side only falls)."""
+        written where they are not implied: (l) from the patient's first start or entry day,
+        (b) where an entry can follow day t or a stay can be on it, (c) from the first
+        possible entry, (d) on days with both an entry and a start, (e) for patients with
+        two or more possible entries.
+        """
         stage = stage_of(variables)
-        empty = RowBlock(
-            "interim",
-            pd.DataFrame({"patient_id": [], "service_id": [], "date": []}),
-            np.zeros(0, np.int64),
-            np.zeros(0, np.int64),
-            np.zeros(0),
-            np.zeros(0),
-        )
-        onward = np.flatnonzero(stage == ONWARD)
-        if len(onward) == 0:
-            return empty
-        patient = variables["patient"].to_numpy()
-        day = variables["day"].to_numpy()
-        via = variables["via"].to_numpy()
-        services = len(snapshot.services)
-        pair_of_onward = patient[onward].astype(np.int64) * services + via[onward]
-        rows = pd.DataFrame({"pair": pair_of_onward, "day": day[onward]}).drop_duplicates().sort_values(["pair", "day"])
-        rows = rows.reset_index(drop=True)
+        patient, day = variables["patient"].to_numpy(), variables["day"].to_numpy()
+        service = variables["service"].to_numpy()
+        horizon = snapshot.horizon
         z = np.flatnonzero(stage == INTERIM)
-        pair_of_z = patient[z].astype(np.int64) * services + variables["service"].to_numpy()[z]
-        terms = pd.concat(
-            [
-                pd.DataFrame({"pair": pair_of_onward, "col": onward, "vday": day[onward], "coef": 1.0}),
-                pd.DataFrame({"pair": pair_of_z, "col": z, "vday": day[z], "coef": -1.0}),
-            ],
-            ignore_index=True,
-        )
-        joined = rows.reset_index().merge(terms, on="pair")
-        inside = np.where(
-            joined["coef"].to_numpy() > 0,
-            joined["vday"].to_numpy() <= joined["day"].to_numpy(),
-            joined["vday"].to_numpy() < joined["day"].to_numpy(),
-        )
-        joined = joined[inside]
-        pair = rows["pair"].to_numpy()
-        keys = pd.DataFrame(
-            {
-                "patient_id": snapshot.patients["patient_id"].to_numpy()[pair // services],
-                "service_id": snapshot.services["service_id"].to_numpy()[pair % services],
-                "date": snapshot.date_of(rows["day"].to_numpy()).to_numpy(),
-            }
-        )
-        return RowBlock(
-            "interim",
-            keys,
-            joined["index"].to_numpy(dtype=np.int64),
-            joined["col"].to_numpy(dtype=np.int64),
-            joined["coef"].to_numpy(dtype=float),
-            np.zeros(len(rows)),
-        )
+        if len(z) == 0:
+            return RowBlock(
+                "interim",
+                pd.DataFrame({"row": [], "patient_id": [], "service_id": [], "date": []}),
+                np.zeros(0, np.int64),
+                np.zeros(0, np.int64),
+                np.zeros(0),
+                np.zeros(0),
+            )
+        bridging = np.unique(patient[z])
+        group = np.full(len(snapshot.patients), -1)
+        group[bridging] = np.arange(len(bridging))
+        x = np.flatnonzero((stage == DIRECT) & (group[patient] >= 0))
+        w = np.flatnonzero(stage == STAY)
+        left = np.flatnonzero(stage == LEFT)
+        last = np.full(len(variables), horizon - 1)
+        gz, gx, gw, gl = group[patient[z]], group[patient[x]], group[patient[w]], group[patient[left]]
+        begin = np.full(len(bridging), horizon, dtype=np.int64)
+        np.minimum.at(begin, gl, day[left])  # each patient's first day with a state (no start before it)
+        parts = []  # (kind, row ids, cols, coefs, upper, rows kept, what a row is about)
+        on_day = gl * horizon + day[left]  # the (p, t) row of each l
+
+        # (l) per (p, t): l[t] - l[t-1] - X[t] <= 0 and its negation
+        later = day[left] < horizon - 1  # l[t] enters the row of t + 1 as l[t + 1]'s yesterday
+        rows = np.concatenate([on_day, on_day[later] + 1, gx * horizon + day[x]])
+        cols = np.concatenate([left, left[later], x])
+        coefs = np.concatenate([np.ones(len(left)), -np.ones(int(later.sum())), -np.ones(len(x))])
+        kept = np.unique(on_day)
+        parts.append(("l", rows, cols, coefs, 0.0, kept, bridging, None))
+        parts.append(("l", rows, cols, -coefs, 0.0, kept, bridging, None))
+
+        # (a) per (p, v) with stays
+        pairs = patient.astype(np.int64) * len(snapshot.services) + service
+        codes, pw = np.unique(pairs[w], return_inverse=True)
+        pz = np.searchsorted(codes, pairs[z])
+        has = np.isin(pairs[z], codes)
+        rz, cz = _expand(z[has], pz[has], day[z][has], last[z][has], horizon)
+        rows = np.concatenate([pw * horizon + day[w], rz])
+        cols = np.concatenate([w, cz])
+        coefs = np.concatenate([np.ones(len(w)), -np.ones(len(cz))])
+        kept = np.unique(pw * horizon + day[w])
+        parts.append(("a", rows, cols, coefs, 0.0, kept, codes // len(snapshot.services), codes % len(snapshot.services)))
+
+        # (b) per (p, t) from the first state day
+        rz, cz = _expand(z, gz, begin[gz], day[z] - 1, horizon)
+        rows = np.concatenate([gw * horizon + day[w], on_day, rz])
+        cols = np.concatenate([w, left, cz])
+        kept = np.unique(np.concatenate([gw * horizon + day[w], rz]))
+        parts.append(("b", rows, cols, np.ones(len(cols)), 1.0, kept, bridging, None))
+
+        # (c) per (p, t) from the first possible entry
+        rz, cz = _expand(z, gz, day[z], last[z], horizon)
+        rows = np.concatenate([rz, on_day, gw * horizon + day[w]])
+        cols = np.concatenate([cz, left, w])
+        coefs = np.concatenate([np.ones(len(cz)), -np.ones(len(left)), -np.ones(len(w))])
+        parts.append(("c", rows, cols, coefs, 0.0, np.unique(rz), bridging, None))
+
+        # (d) per (p, t) with an entry and a start
+        rows = np.concatenate([gz * horizon + day[z], gx * horizon + day[x]])
+        cols = np.concatenate([z, x])
+        kept = np.intersect1d(gz * horizon + day[z], gx * horizon + day[x])
+        parts.append(("d", rows, cols, np.ones(len(cols)), 1.0, kept, bridging, None))
+
+        # (e) per p with two or more entries
+        counts = np.bincount(gz, minlength=len(bridging))
+        kept = np.flatnonzero(counts >= 2) * horizon
+        parts.append(("e", gz * horizon, z, np.ones(len(z)), 1.0, kept, bridging, None))
+
+        return _stacked(snapshot, parts, horizon)
 
     def room(self, snapshot: Snapshot, placed: pd.DataFrame) -> Room:
         return InterimRoom(snapshot, placed)
@@ -274,3 +397,38 @@ class Interim(Family):
                 report(f"breaks rule 4 (timing): {snapshot.date_of([d])[0]} is before the patient's earliest start")
             if not weekday_ok:
                 report(f"breaks rule 4 (timing): {snapshot.date_of([d])[0]} is a weekend day the service takes no admissions")
+
+
+def _stacked(snapshot: Snapshot, parts, horizon: int) -> RowBlock:
+    """One block of the parts' rows: each part's kept rows renumbered after the ones before."""
+    rows, cols, coefs, uppers, keys = [], [], [], [], []
+    offset = 0
+    ids, service_ids = snapshot.patients["patient_id"].to_numpy(), snapshot.services["service_id"].to_numpy()
+    for kind, row, col, coef, upper, kept, who, where in parts:
+        local = np.full(int(max(row.max(initial=-1), kept.max(initial=-1))) + 1, -1)
+        local[kept] = np.arange(len(kept))
+        inside = local[row] >= 0
+        rows.append(local[row[inside]] + offset)
+        cols.append(col[inside])
+        coefs.append(coef[inside])
+        uppers.append(np.full(len(kept), upper))
+        group, t = np.divmod(kept, horizon)
+        keys.append(
+            pd.DataFrame(
+                {
+                    "row": kind,
+                    "patient_id": ids[who[group]],
+                    "service_id": service_ids[where[group]] if where is not None else "",
+                    "date": snapshot.date_of(t).to_numpy(),
+                }
+            )
+        )
+        offset += len(kept)
+    return RowBlock(
+        "interim",
+        pd.concat(keys, ignore_index=True),
+        np.concatenate(rows),
+        np.concatenate(cols),
+        np.concatenate(coefs),
+        np.concatenate(uppers),
+    )

@@ -314,3 +314,23 @@ def test_generate_writes_a_valid_v2_snapshot_with_interim_beds(tmp_path):
     plan.write(tmp_path / "plan")
     violations, objective = check_plan_folder(tmp_path / "g", tmp_path / "plan")
     assert violations == [] and objective == pytest.approx(plan.objective)
+
+
+def test_the_report_shows_journeys_and_counts_each_patient_once(tmp_path):
+    folder = write_snapshot(
+        tmp_path / "s",
+        [bridging("P1"), bridging("P2")],
+        [care_home("C"), interim_unit("I")],
+        [{"service_id": "C", "date": day(2), "amount": 1}, {"service_id": "I", "date": day(0), "amount": 2}],
+        horizon=5,
+    )
+    runner = CliRunner()
+    assert runner.invoke(main, ["allocate", str(folder), "--out", str(tmp_path / "plan")]).exit_code == 0
+    result = runner.invoke(main, ["report", str(tmp_path / "plan")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "plan" / "report.html").read_text()
+    journeys = text.split("Care journeys through interim beds")[1].split("<h2>")[0]
+    assert ">I (2)</text>" in journeys and ">C (1)</text>" in journeys and ">waiting (pathway 3) (1)</text>" in journeys
+    where = text.split("Where patients go")[1].split("<h2>")[0]
+    assert ">I (2)</text>" in where  # both left the acute bed for I: counted once each
+    assert "P1 (interim), P2 (interim)" in text and "(onward)" in text

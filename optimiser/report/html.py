@@ -50,7 +50,7 @@ def load_report_data(plan_dir: Path, snapshot: Snapshot) -> dict:
     summary = json.loads((plan_dir / "summary.json").read_text())
     plan = _restored(pd.read_csv(plan_dir / "plan.csv", dtype={"patient_id": str, "service_id": str, "start_date": str}))
     unplaced = _restored(pd.read_csv(plan_dir / "unplaced.csv", dtype=str, keep_default_na=False))
-    plan = plan[[column for column in PLAN_COLUMNS if column in plan]]  # the details, if any, come from the snapshot
+    plan = plan[[column for column in [*PLAN_COLUMNS, "stage"] if column in plan]]  # details come from the snapshot
     unplaced = unplaced[[column for column in UNPLACED_COLUMNS if column in unplaced]]
     patients = snapshot.patients[["patient_id", "site", "pathway"]]
     plan = plan.merge(patients, on="patient_id", how="left")
@@ -84,6 +84,9 @@ def write_report(plan_dir: Path, snapshot: Snapshot, out: Path | None = None, be
 def render_report(data: dict, bed_day_cost: float = BED_DAY_COST) -> str:
     summary, plan, unplaced, snapshot = data["summary"], data["plan"], data["unplaced"], data["snapshot"]
     names = dict(zip(snapshot.services["service_id"], snapshot.services["name"]))
+    staged = "stage" in plan.columns  # v2: interim and onward rows
+    left = plan[plan["stage"] != "onward"] if staged else plan  # where and when each leaves the acute bed
+    journeys = staged and (plan["stage"] == "interim").any()
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -96,7 +99,17 @@ def render_report(data: dict, bed_day_cost: float = BED_DAY_COST) -> str:
         _headline(summary, bed_day_cost),
         "<h2>Where patients go</h2>",
         '<p class="muted">Hospital site &rarr; pathway &rarr; service; unplaced patients flow to &ldquo;waiting&rdquo;.</p>',
-        sankey_svg(plan, unplaced, names),
+        sankey_svg(left, unplaced, names),
+        *(
+            [
+                "<h2>Care journeys through interim beds</h2>",
+                '<p class="muted">Interim bed &rarr; pathway &rarr; onward place; &ldquo;waiting&rdquo; is still in the '
+                "interim bed at the horizon&rsquo;s end.</p>",
+                journeys_svg(plan, names),
+            ]
+            if journeys
+            else []
+        ),
         "<h2>Capacity used and free over the horizon</h2>",
         '<p class="muted">Per service and day: the dark part is capacity held by placements started by that day, '
         "the light part is free (beds, or carer-hours a day on pathway 1). "
@@ -106,7 +119,7 @@ def render_report(data: dict, bed_day_cost: float = BED_DAY_COST) -> str:
         *(["<h2>Carer-hours by time of day</h2>", bands_table(snapshot, plan)] if snapshot.settings.bands else []),
         "<h2>Waits</h2>",
         '<p class="muted">Total wait at start (days from ready date to start), placed patients, by pathway.</p>',
-        wait_histogram_svg(plan),
+        wait_histogram_svg(left),
         "<h2>Who goes where, when</h2>",
         '<p class="muted">The starts of the plan, day by day and service by service: the list to phone round.</p>',
         schedule_table(plan, snapshot),
@@ -236,6 +249,18 @@ def sankey_svg(
     return "".join(parts)
 
 
+def journeys_svg(plan: pd.DataFrame, names: dict[str, str]) -> str:
+    """The journeys as a Sankey diagram of their own: each patient's interim bed, pathway, and
+    onward place (or "waiting", still in the interim bed)."""
+    entries = plan[plan["stage"] == "interim"].set_index("patient_id")
+    onward = plan[plan["stage"] == "onward"].set_index("patient_id")
+    through = entries.assign(site=[service_label(s, names) for s in entries["service_id"]]).reset_index()
+    moved = through[through["patient_id"].isin(onward.index)]
+    moved = moved.assign(service_id=onward.loc[moved["patient_id"], "service_id"].to_numpy())
+    staying = through[~through["patient_id"].isin(onward.index)]
+    return sankey_svg(moved, staying, names, height=320)
+
+
 def capacity_rows(snapshot: Snapshot, plan: pd.DataFrame) -> list[tuple[str, int, np.ndarray, np.ndarray]]:
     """The capacity chart's rows: per pathway, first all its services together, then its
     services holding the most at the horizon's end (at most ``CAPACITY_PER_PATHWAY``).
@@ -247,13 +272,24 @@ def capacity_rows(snapshot: Snapshot, plan: pd.DataFrame) -> list[tuple[str, int
         s = snapshot.service_index[plan["service_id"]].to_numpy()
         d = snapshot.day_of(plan["start_date"]).astype(np.int64)
         use = snapshot.patients.set_index("patient_id").loc[plan["patient_id"], "use"].to_numpy()
+        if "stage" in plan.columns:  # v2: an interim bed is one bed, held until the onward start
+            entry = (plan["stage"] == "interim").to_numpy()
+            use = np.where(entry, 1.0, use)
+            onward = plan[plan["stage"] == "onward"]
+            bed = plan[entry].set_index("patient_id").loc[onward["patient_id"], "service_id"]
+            np.add.at(
+                used, (snapshot.service_index[bed].to_numpy(), snapshot.day_of(onward["start_date"]).astype(np.int64)), -1.0
+            )
         np.add.at(used, (s, d), use)
     held = np.cumsum(used, axis=1)
     names = dict(zip(services["service_id"], services["name"]))
     ids = services["service_id"].to_numpy()
     rows = []
     for pathway in sorted(services["pathway"].unique()):
-        members = np.flatnonzero(services["pathway"].to_numpy() == pathway)
+        # a service with band rows only has no all-day pool (v2): its use is in the bands table
+        members = np.flatnonzero((services["pathway"].to_numpy() == pathway) & np.isfinite(capacity[:, -1]))
+        if len(members) == 0:
+            continue
         rows.append(
             (f"all {len(members)} pathway-{pathway} services", int(pathway), capacity[members].sum(0), held[members].sum(0))
         )
@@ -410,7 +446,10 @@ def schedule_table(plan: pd.DataFrame, snapshot: Snapshot) -> str:
     ):
         shown = pd.Timestamp(date).strftime("%a %d %b %Y")
         label = html.escape(service_label(service, names))
-        patients = ", ".join(html.escape(str(p)) for p in starts["patient_id"])
+        stages = starts["stage"] if "stage" in starts else pd.Series("direct", index=starts.index)
+        patients = ", ".join(
+            html.escape(str(p)) + ("" if stage == "direct" else f" ({stage})") for p, stage in zip(starts["patient_id"], stages)
+        )
         pathway = html.escape(str(starts["pathway"].iat[0]))
         rows.append(f"<tr><td>{shown}</td><td>{label}</td><td>{pathway}</td><td>{patients}</td></tr>")
     head = "<tr><th>start</th><th>service</th><th>pathway</th><th>patients</th></tr>"

@@ -120,7 +120,7 @@ def test_entries_count_as_admissions_and_bring_no_equipment(tmp_path):
 def test_full_interim_harm_and_no_move_penalty_never_beat_a_direct_start(tmp_path):
     """interim_weight = 1 and move_penalty = 0: waiting in an interim bed harms as much as in
     the acute bed, so on random snapshots the optimum is that without interim beds."""
-    for seed in range(8):
+    for seed in range(5):
         folder = random_tiny_interim_snapshot(tmp_path / f"s{seed}", seed)
         toml = (folder / "snapshot.toml").read_text().split("[weights]")[0]
         (folder / "snapshot.toml").write_text(toml + "[weights]\ninterim_weight = 1.0\nmove_penalty = 0.0\n")
@@ -134,18 +134,19 @@ def test_full_interim_harm_and_no_move_penalty_never_beat_a_direct_start(tmp_pat
 def test_the_milp_equals_the_brute_force_on_random_snapshots_with_interim_beds(tmp_path, seed):
     """Interim beds alone (seeds not divisible by 3) and with time-of-day bands (the others)."""
     folder = random_tiny_interim_snapshot(tmp_path / "s", seed, bands=seed % 3 == 0)
-    plan = allocate(load_snapshot(folder))
+    snapshot = load_snapshot(folder)
+    plan = allocate(snapshot)
     plan.write(tmp_path / "plan")
     violations, objective = check_plan_folder(folder, tmp_path / "plan")
     assert violations == [] and math.isclose(objective, plan.objective, rel_tol=1e-9, abs_tol=1e-9)
     assert plan.objective == pytest.approx(brute_force_optimum(folder), abs=1e-7)
-    greedy = allocate(load_snapshot(folder), solver="greedy")  # feasible, and no better than the optimum
+    greedy = allocate(snapshot, solver="greedy")  # feasible, and no better than the optimum
     greedy.write(tmp_path / "greedy")
     violations, objective = check_plan_folder(folder, tmp_path / "greedy")
     assert violations == [] and objective >= plan.objective - 1e-9
     if seed % 10 == 0:
         for solver in ("cpsat", "pyomo"):
-            assert allocate(load_snapshot(folder), solver=solver).objective == pytest.approx(plan.objective, abs=1e-7)
+            assert allocate(snapshot, solver=solver).objective == pytest.approx(plan.objective, abs=1e-7)
 
 
 def test_first_come_first_served_bridges_when_no_place_is_free_today(tmp_path):

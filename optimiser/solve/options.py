@@ -111,7 +111,8 @@ class PartsSettings:
     pooled_split: float = 0.6  # with the search pooled: share of the whole limit for the exact route
     weak_bound_gap: float = 0.05  # a part stopped with a larger gap also gets its LP optimum as a bound
     exact_nodes: int = 1  # work limit: branch-and-bound nodes per part for the exact route (its root)
-    search_first_columns: int = 20_000  # v2: a part joined by interim beds larger than this is searched, not solved
+    search_first_columns: int = 20_000  # v2: a part joined by interim beds larger than this, and
+    root_seconds_per_column: float = 0.002  # with less time left than this per column, is searched, not solved
     slice_steps: int = 10  # work limit: neighbourhoods per part per round of the search
 
 

@@ -233,22 +233,15 @@ class Instance:
         the entries z {patient: (service, day)} (v2)."""
         interim = interim or {}
         broken = []
-        for p, (s, d) in interim.items():
-            if p not in self.patients or s not in self.services:
-                broken.append(f"unknown {p} or {s}")
-                continue
-            problem = self.entry_problem(p, s, d)
-            if problem:
-                broken.append(f"{p} interim @{s} day {d}: {problem}")
+        for where, moves, problem_of in (("interim @", interim, self.entry_problem), ("@", plan, self.triple_problem)):
+            for p, (s, d) in moves.items():
+                if p not in self.patients or s not in self.services:
+                    broken.append(f"unknown {p} or {s}")
+                elif problem := problem_of(p, s, d):
+                    broken.append(f"{p} {where}{s} day {d}: {problem}")
+        for p, (_, d) in interim.items():
             if p in plan and plan[p][1] <= d:
                 broken.append(f"{p}: onward start day {plan[p][1]} not after the entry day {d}")
-        for p, (s, d) in plan.items():
-            if p not in self.patients or s not in self.services:
-                broken.append(f"unknown {p} or {s}")
-                continue
-            problem = self.triple_problem(p, s, d)
-            if problem:
-                broken.append(f"{p}@{s} day {d}: {problem}")
         for s in self.services:
             limit = self.services[s].get("max_admissions_per_day", "")
             for d in range(self.D):

@@ -49,16 +49,3 @@ def interim_cost(priority, ready_day, entry_day, minutes, horizon: int, weights:
         + weights.move_penalty
         + weights.travel_weight * np.asarray(minutes, dtype=float)
     )
-
-
-def onward_cost(priority, ready_day, start_day, minutes, pathway, off_preference, horizon: int, weights: Weights) -> np.ndarray:
-    """v2, an onward start on day d' from an interim bed: what it changes in its entry's cost
-    (the interim days d' .. D + tail - 1 not waited) plus its travel and preference terms:
-
-        interim_weight * (delay(p, d') - delay(p, D + tail)) + (travel and preference, as in section 4)
-
-    so entry + onward = delay(p, d) + interim_weight * (delay(p, d') - delay(p, d)) + ... (contract 6.2)."""
-    tail = unplaced_cost(priority, ready_day, horizon, weights)
-    moved = placement_cost(priority, ready_day, start_day, minutes, pathway, off_preference, weights)
-    delay = delay_cost(priority, ready_day, start_day, weights)
-    return weights.interim_weight * (delay - tail) + (moved - delay)

@@ -83,26 +83,6 @@ def solve(
             initial = start
         if initial is not None and formulation.violations(initial):
             raise AssertionError(f"the warm start breaks rows {formulation.violations(initial)[:5]}: a family's room is wrong")
-        if decompose and journeys(formulation):
-            initial, work_limit = _direct_first(
-                formulation,
-                route,
-                initial,
-                cancellation,
-                tuning,
-                polish,
-                started,
-                time_limit=time_limit,
-                threads=threads,
-                mip_gap=mip_gap,
-                seed=seed,
-                log=log,
-                work_limit=work_limit,
-            )
-        if dominance:
-            formulation, pairs = with_dominance(formulation)
-            if initial is not None:
-                initial = repair(formulation, pairs, initial)
         options = SolveOptions(
             time_limit=Deadline(time_limit, started).left(0.05),
             threads=threads,
@@ -112,11 +92,17 @@ def solve(
             work_limit=work_limit,
             warm_start=initial,
         )
+        searched = polish and Capability.SEARCHED in route.capabilities
+        if decompose and journeys(formulation):
+            options = _direct_first(formulation, route, options, cancellation, tuning, searched, Deadline(time_limit, started))
+        if dominance:
+            formulation, pairs = with_dominance(formulation)
+            if options.warm_start is not None:
+                options = options.replace(warm_start=repair(formulation, pairs, options.warm_start))
         if decompose:
-            searched = polish and Capability.SEARCHED in route.capabilities
             return solve_by_parts(formulation, route, options, cancellation, polish=searched, tuning=tuning)
         result = route.solve(formulation, options.replace(work_limit=None), cancellation)
-        return no_worse_than_start(formulation, result, initial)
+        return no_worse_than_start(formulation, result, options.warm_start)
 
 
 def journeys(formulation: Formulation) -> bool:
@@ -127,30 +113,31 @@ def journeys(formulation: Formulation) -> bool:
 DIRECT_SHARE = 0.5  # of the time (or work) limit, for the plan without interim stays that starts a v2 solve
 
 
-def _direct_first(formulation, route, initial, cancel, tuning, polish, started, time_limit, work_limit, **options):
+def _direct_first(formulation, route, options: SolveOptions, cancel, tuning, searched: bool, deadline: Deadline) -> SolveOptions:
     """v2: interim beds join the pathways into one large part. First solve the model without
     interim stays (its direct starts: still split into small parts, each solved fast) for
     ``DIRECT_SHARE`` of the limit; its plan is feasible for the whole model and starts its
-    solve, which then only has to find the interim stays that pay. Returns the start and the
-    work left for the whole model."""
+    solve, which then only has to find the interim stays that pay. Returns the options of the
+    whole model's solve: that start, the time and work left."""
     direct = np.flatnonzero(stage_of(formulation.variables) == DIRECT)
-    share = None if time_limit is None else Deadline(time_limit, started).left(0.05) * DIRECT_SHARE
+    initial, work_limit = options.warm_start, options.work_limit
     work = None if work_limit is None else int(work_limit * DIRECT_SHARE)
     sub = formulation.subset(direct)  # without entries and stays, the interim rows tie nothing: drop them
     sub = dataclasses.replace(sub, blocks=[block for block in sub.blocks if block.family != "interim"])
-    sub_start = None if initial is None else initial[direct]
-    settings = SolveOptions(time_limit=share, work_limit=work, warm_start=sub_start, **options)
-    searched = polish and Capability.SEARCHED in route.capabilities
+    settings = options.replace(
+        time_limit=None if options.time_limit is None else options.time_limit * DIRECT_SHARE,
+        work_limit=work,
+        warm_start=None if initial is None else initial[direct],
+    )
     result = solve_by_parts(sub, route, settings, cancel, polish=searched, tuning=tuning)
+    if result.x is not None:
+        x = np.zeros(formulation.num_variables)
+        x[direct] = result.x
+        x = complete_stays(formulation.variables, x)  # and who has started by each day
+        if initial is None or formulation.value(x) < formulation.value(initial) - 1e-9:
+            initial = x
     left = None if work_limit is None else work_limit - work
-    if result.x is None:
-        return initial, left
-    x = np.zeros(formulation.num_variables)
-    x[direct] = result.x
-    x = complete_stays(formulation.variables, x)  # and who has started by each day
-    if initial is None or formulation.value(x) < formulation.value(initial) - 1e-9:
-        return x, left
-    return initial, left
+    return options.replace(time_limit=deadline.left(0.05), work_limit=left, warm_start=initial)
 
 
 def check_work_limit(work_limit: int | None, solver: str | Route, decompose: bool) -> None:

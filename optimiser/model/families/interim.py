@@ -45,14 +45,13 @@ import pandas as pd
 from optimiser.constants import TOLERANCE
 from optimiser.data.problems import ProblemList
 from optimiser.data.reading import LINE
+from optimiser.data.schema import INTERIM as INTERIM_NAME
 from optimiser.data.schema import NEEDS
 from optimiser.data.snapshot import Snapshot
 from optimiser.model.costs import delay_cost, unplaced_cost
 from optimiser.model.families.base import DIRECT, INTERIM, LEFT, STAY, Family, Room, entries, stage_of
 from optimiser.model.rows import RowBlock
 from optimiser.model.rules import admits_on_day, cumulative_capacity, reach_table
-
-INTERIM_STAGE_NAME = "interim"
 
 
 def interim_services(snapshot: Snapshot) -> np.ndarray:
@@ -81,7 +80,7 @@ def pinned_stage(snapshot: Snapshot) -> np.ndarray:
     pinned = snapshot.pinned
     if "stage" not in pinned.columns:
         return np.full(len(pinned), DIRECT, dtype=np.int8)
-    return np.where(pinned["stage"].fillna("").astype(str).str.lower() == INTERIM_STAGE_NAME, INTERIM, DIRECT).astype(np.int8)
+    return np.where(pinned["stage"].fillna("").astype(str).str.lower() == INTERIM_NAME, INTERIM, DIRECT).astype(np.int8)
 
 
 def pinned_rows(snapshot: Snapshot) -> pd.DataFrame:

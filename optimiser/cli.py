@@ -805,6 +805,12 @@ def simulation_summary(summary: dict) -> str:
             f"{policy:>10}: delayed bed-days {figure(figures['delayed_bed_days'])}; "
             f"wait mean {figures['mean_wait_days'] or 0:.1f} d, 95th percentile {figures['p95_wait_days'] or 0:.0f} d; "
             f"{figures['seconds_per_day']:.2f} s a day"
+            + (
+                f"; {figures['interim_entries_per_run']:,.1f} interim entries a run, "
+                f"{figures['interim_bed_days']['mean']:,.0f} days waited in interim beds"
+                if "interim_bed_days" in figures
+                else ""
+            )
         )
     for pair in summary["paired_differences"]:
         first, second = pair["policies"]

@@ -82,8 +82,7 @@ def generate_snapshot(
     )
     for name, frame in tables.items():
         write_atomic(folder / f"{name}.csv", frame.to_csv(index=False))
-    if not bands and not interim:  # the flow simulation does not model bands or interim stays
-        write_atomic(folder / "flow.toml", _flow_file(flow, size, seed))
+    write_atomic(folder / "flow.toml", _flow_file(flow, size, seed))
     return {"patients": len(patients), "services": len(tables["services"])}
 
 

@@ -12,6 +12,13 @@ snapshot dated t (the patients waiting or known; the capacity free from t on, an
 places freed within ``known_release_days`` on their dates; the equipment in stock and
 arriving; the snapshot's own pinned rows not yet carried out); the plan's starts on day t
 are carried out (later ones are not: tomorrow plans again); the day is recorded.
+
+v2 snapshots: places are counted by pool (``pools.py``: all day, and each time-of-day band),
+so the day's state has a capacity row per band. An interim entry on the day holds its bed
+until the onward start (free again from that day, for the next day's decision); in the
+states that follow, the patient waits for its onward place out of the acute bed, without
+``interim_ok``, each day costing ``interim_weight`` of an acute day (its priority scaled), and
+is not a delayed acute bed-day.
 """
 
 from __future__ import annotations
@@ -27,11 +34,16 @@ import numpy as np
 import pandas as pd
 
 from optimiser.constants import TOLERANCE
+from optimiser.data.schema import DIRECT as DIRECT_NAME
+from optimiser.data.schema import INTERIM as INTERIM_NAME
 from optimiser.data.snapshot import Snapshot, prepare, sort_by_ids
 from optimiser.model.eligibility import eligible_pairs
+from optimiser.model.families.base import INTERIM, stage_of
+from optimiser.model.families.interim import uses_interim
 from optimiser.model.formulation import build_formulation
 from optimiser.model.previous import placement_triples, start_vector
 from optimiser.simulate.flow import Flow
+from optimiser.simulate.pools import patient_uses, pools_of
 from optimiser.solve.cancel import Cancellation
 from optimiser.solve.dispatch import solve
 
@@ -52,6 +64,21 @@ DAILY_COLUMNS = [
     "mean_wait_placed",
 ]
 PATIENT_COLUMNS = ["policy", "run", "patient_id", "pathway", "ready_day", "placed_day", "service_id", "wait_days", "stay_days"]
+INTERIM_DAILY = ["entered_interim", "in_interim"]  # v2, with interim services: added at the end
+INTERIM_PATIENTS = ["interim_day", "interim_service_id"]
+
+
+def daily_columns(snapshot: Snapshot) -> list[str]:
+    """daily.csv's columns: the contract's, and (v2) the interim counts where a service is interim."""
+    return DAILY_COLUMNS + (INTERIM_DAILY if uses_interim(snapshot) else [])
+
+
+def patient_columns(snapshot: Snapshot) -> list[str]:
+    """patients.csv's columns: the contract's, and (v2) the interim entry where a service is interim."""
+    return PATIENT_COLUMNS + (INTERIM_PATIENTS if uses_interim(snapshot) else [])
+
+
+HELD_ON = np.iinfo(np.int64).max // 4  # the end day of an interim bed until its patient moves on
 
 
 @dataclass
@@ -69,13 +96,9 @@ class RunDraws:
 
 def places_of(snapshot: Snapshot) -> tuple[np.ndarray, np.ndarray]:
     """Each service's places (beds or carer-hours a day) and its capacity free on day 0;
-    a service without ``places`` has places = its capacity free on day 0."""
-    capacity = snapshot.capacity
-    day = snapshot.day_of(capacity["date"])
-    on_day0 = capacity[day <= 0].groupby("service_id")["amount"].sum()
-    free = on_day0.reindex(snapshot.services["service_id"]).fillna(0.0).to_numpy()
-    places = snapshot.services["places"].to_numpy(dtype=float)
-    return np.where(np.isnan(places), free, places), free
+    a service without ``places`` has places = its capacity free on day 0 (``pools.py``)."""
+    pools = pools_of(snapshot)
+    return pools.places[:, 0], pools.free[:, 0]
 
 
 def draw_run(snapshot: Snapshot, flow: Flow, seed: np.random.SeedSequence) -> RunDraws:
@@ -144,22 +167,21 @@ def draw_run(snapshot: Snapshot, flow: Flow, seed: np.random.SeedSequence) -> Ru
 
 
 class Holdings:
-    """Places held: service, use, first day and the day the place is free again, one per
-    occupant or placement, in growing numpy arrays."""
+    """Places held: service, use by pool (``pools.py``), first day and the day the place is
+    free again, one per occupant or placement, in growing numpy arrays."""
 
-    def __init__(self, occupants: pd.DataFrame) -> None:
-        n = len(occupants)
+    def __init__(self, service: np.ndarray, use: np.ndarray, end: np.ndarray) -> None:
+        n, width = use.shape
         size = max(2 * n, 1024)
         self._service = np.zeros(size, dtype=np.int64)
-        self._use = np.zeros(size)
+        self._use = np.zeros((size, width))
         self._start = np.zeros(size, dtype=np.int64)
         self._end = np.zeros(size, dtype=np.int64)
-        self._service[:n] = occupants["service"].to_numpy()
-        self._use[:n] = occupants["use"].to_numpy()
-        self._end[:n] = occupants["end_day"].to_numpy()
+        self._service[:n], self._use[:n], self._end[:n] = service, use, end
         self.count = n
 
-    def add(self, service: int, use: float, start: int, end: int) -> None:
+    def add(self, service: int, use: np.ndarray, start: int, end: int) -> int:
+        """One more holding; its index (for ``free_from``)."""
         if self.count == len(self._use):
             for name in ("_service", "_use", "_start", "_end"):
                 array = getattr(self, name)
@@ -167,6 +189,11 @@ class Holdings:
         i = self.count
         self._service[i], self._use[i], self._start[i], self._end[i] = service, use, start, end
         self.count += 1
+        return i
+
+    def free_from(self, i: int, day: int) -> None:
+        """Holding i ends: its place is free again from that day (an interim bed left)."""
+        self._end[i] = day
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         n = self.count
@@ -185,17 +212,26 @@ class Run:
         self.cancel = Cancellation()  # the run's own: no signal handler, so SIGTERM ends the process
         self.patients = draws.patients
         n = len(self.patients)
-        self.use = np.where(
-            self.patients["pathway"].to_numpy() == 1,
-            np.nan_to_num(self.patients["care_hours"].to_numpy(dtype=float)) * self.patients["carers"].to_numpy(dtype=float),
-            1.0,
-        )
+        template = self.patients["template"].to_numpy(dtype=np.int64)
+        self.uses = patient_uses(snapshot)[template]  # by pool (pools.py): use(p), then band uses
+        self.use = self.uses[:, 0]
         self.ends = self.patients["stay"].to_numpy()
         self.placed_day = np.full(n, -1, dtype=np.int64)
         self.service = np.full(n, -1, dtype=np.int64)
-        self.places, _ = places_of(snapshot)
+        self.pools = pools_of(snapshot)
+        self.places = self.pools.places[:, 0]
         self.service_pathway = snapshot.services["pathway"].to_numpy()
-        self.holdings = Holdings(draws.occupants)  # occupants first, then placements
+        occupied = draws.occupants["service"].to_numpy(dtype=np.int64)
+        occupant_use = draws.occupants["use"].to_numpy(dtype=float)[:, None]
+        if len(self.pools.names) > 1:  # v2 bands: day-0 occupants look like the average patient (pools.py)
+            banded = self.pools.binds[occupied, 1:]
+            occupant_use = np.hstack([occupant_use, np.where(banded, occupant_use * self.pools.band_share[None, :], 0.0)])
+        self.holdings = Holdings(occupied, occupant_use, draws.occupants["end_day"].to_numpy(dtype=np.int64))
+        self.interim = uses_interim(snapshot)  # v2: patients wait for their onward start in interim beds
+        self.interim_day = np.full(n, -1, dtype=np.int64)
+        self.interim_service = np.full(n, -1, dtype=np.int64)
+        self.interim_holding = np.full(n, -1, dtype=np.int64)
+        self.band_rows = self._band_rows(template)
         self.stock = self._initial_stock()
         self.pinned = snapshot.pinned.copy()
         self.previous: pd.DataFrame | None = None
@@ -209,6 +245,23 @@ class Run:
         stores = dict(zip(snapshot.localities["locality_id"], snapshot.localities["equipment_store"]))
         self.store_of = self.patients["locality"].map(stores).fillna("").to_numpy()
         self.decision_seconds = 0.0
+
+    def _band_rows(self, template: np.ndarray) -> pd.DataFrame:
+        """care_bands.csv rows of every patient of the run (a newcomer has those of the
+        patient it copies), with ``owner``, the patient's position in the run."""
+        rows = self.snapshot.care_bands
+        if not self.snapshot.settings.bands or not len(rows):
+            return rows.assign(owner=np.zeros(len(rows), dtype=np.int64)).iloc[:0]
+        position = self.snapshot.patient_index.loc[rows["patient_id"]].to_numpy()
+        order = np.argsort(position, kind="stable")
+        starts = np.searchsorted(position[order], np.arange(len(self.snapshot.patients) + 1))
+        counts = starts[template + 1] - starts[template]
+        picked = order[np.concatenate([np.arange(starts[k], starts[k + 1]) for k in template])] if len(template) else []
+        copied = rows.iloc[picked].reset_index(drop=True)
+        owner = np.repeat(np.arange(len(template)), counts)
+        copied["patient_id"] = self.patients["patient_id"].to_numpy()[owner]
+        copied["owner"] = owner
+        return copied
 
     def _initial_stock(self) -> dict[tuple[str, str], dict[int, float]]:
         """Units arriving at each (store, item) by simulation day: equipment.csv (before the
@@ -241,26 +294,12 @@ class Run:
         waiting = (
             patients[present].drop(columns=["arrival_day", "newcomer", "ready_day", "stay", "template"]).reset_index(drop=True)
         )
+        bridging = self.interim_day[present] >= 0  # v2: waiting in an interim bed for the onward start
+        if bridging.any():
+            waiting.loc[bridging, "interim_ok"] = False  # one interim stay a journey
         waiting["line"] = np.arange(2, len(waiting) + 2)
         date = pd.Timestamp(self.date(t))
-        rows = []
-        service, use, start, end = self.holdings.arrays()
-        active = (start <= t) & (t < end)
-        held = np.bincount(service[active], weights=use[active], minlength=len(self.places))
-        service_ids = base.services["service_id"].to_numpy()
-        for s in range(len(self.places)):
-            rows.append((service_ids[s], date, max(self.places[s] - held[s], 0.0)))
-        soon = active & (end <= t + min(self.flow.known_release_days, horizon - 1))
-        if soon.any():
-            released = (
-                pd.DataFrame({"service": service[soon], "end": end[soon], "use": use[soon]})
-                .groupby(["service", "end"])["use"]
-                .sum()
-            )
-            for (s, day), amount in released.items():
-                rows.append((service_ids[s], pd.Timestamp(self.date(int(day))), float(amount)))
-        capacity = pd.DataFrame(rows, columns=["service_id", "date", "amount"])
-        capacity.insert(0, "line", np.arange(2, len(capacity) + 2))
+        capacity = self._capacity_rows(t, date)
         stock_rows = []
         for (store, item), arrivals in sorted(self.stock.items()):
             now = sum(units for day, units in arrivals.items() if day <= t)
@@ -280,9 +319,43 @@ class Run:
         state.capacity = capacity
         state.equipment = equipment
         state.pinned = pinned
+        if self.band_rows is not None and len(self.band_rows):
+            state.care_bands = self.band_rows[present[self.band_rows["owner"].to_numpy()]].drop(columns=["owner"])
         prepare(state)
+        if bridging.any():  # a day waited in an interim bed costs interim_weight of an acute day (6.2)
+            weight = np.where(bridging, state.weights.interim_weight, 1.0)
+            state.patients["priority"] = state.patients["priority"].to_numpy(dtype=float) * weight
         sort_by_ids(state, only=("patients", "capacity", "equipment", "pinned"))
         return state
+
+    def _capacity_rows(self, t: int, date: pd.Timestamp) -> pd.DataFrame:
+        """capacity.csv of the state on day t: each binding pool's places not held today, and
+        the places freed within ``known_release_days`` on their dates (v2 bands: a row per band)."""
+        horizon = self.snapshot.horizon
+        pools = self.pools
+        service, use, start, end = self.holdings.arrays()
+        active = (start <= t) & (t < end)
+        service_ids = self.snapshot.services["service_id"].to_numpy()
+        soon = active & (end <= t + min(self.flow.known_release_days, horizon - 1))
+        rows = []
+        for j, band in enumerate(pools.names):
+            held = np.bincount(service[active], weights=use[active, j], minlength=len(service_ids))
+            for s in np.flatnonzero(pools.binds[:, j]):
+                rows.append((service_ids[s], date, max(pools.places[s, j] - held[s], 0.0), band))
+            mine = soon & pools.binds[service, j]
+            if mine.any():
+                released = (
+                    pd.DataFrame({"service": service[mine], "end": end[mine], "use": use[mine, j]})
+                    .groupby(["service", "end"])["use"]
+                    .sum()
+                )
+                for (s, day), amount in released.items():
+                    rows.append((service_ids[s], pd.Timestamp(self.date(int(day))), float(amount), band))
+        capacity = pd.DataFrame(rows, columns=["service_id", "date", "amount", "band"])
+        if len(pools.names) == 1:
+            capacity = capacity.drop(columns=["band"])
+        capacity.insert(0, "line", np.arange(2, len(capacity) + 2))
+        return capacity
 
     def decide(self, state: Snapshot) -> pd.DataFrame:
         """The policy's plan on the state, as ``allocate`` makes it (the same formulation and
@@ -308,8 +381,9 @@ class Run:
         if self.observer is not None:
             self.observer(self.day, state, formulation, result)
         x = result.x if result.x is not None else np.zeros(formulation.num_variables)
-        chosen = formulation.variables[x > 0.5]
-        return pd.DataFrame(
+        stage = stage_of(formulation.variables)
+        chosen = formulation.variables[(x > 0.5) & (stage <= INTERIM)]  # starts and (v2) interim entries
+        plan = pd.DataFrame(
             {
                 "patient_id": state.patients["patient_id"].to_numpy()[chosen["patient"].to_numpy()],
                 "service_id": state.services["service_id"].to_numpy()[chosen["service"].to_numpy()],
@@ -317,6 +391,9 @@ class Run:
                 "day": chosen["day"].to_numpy(),
             }
         )
+        if self.interim:
+            plan["stage"] = np.where(stage_of(chosen) == INTERIM, INTERIM_NAME, DIRECT_NAME)
+        return plan
 
     def pairs_of(self, state: Snapshot) -> pd.DataFrame:
         """The state's eligible (patient, service, minutes): those of the patient each copies."""
@@ -337,6 +414,7 @@ class Run:
         )
 
     def step(self, t: int) -> None:
+        """Day t (module doc): plan on the state, carry out the plan's moves on day t."""
         self.day = t
         state = self.state(t)
         plan = (
@@ -344,18 +422,35 @@ class Run:
         )
         self.previous = plan
         today = plan[plan["day"] == 0] if "day" in plan else plan
+        entering = (today["stage"] == INTERIM_NAME).to_numpy() if "stage" in today else np.zeros(len(today), dtype=bool)
         service_index = self.snapshot.service_index
-        placed_today = []
-        for patient_id, service_id in zip(today["patient_id"], today["service_id"]):
+        placed_today, entered_today = [], []
+        for patient_id, service_id in zip(today["patient_id"][~entering], today["service_id"][~entering]):
             p = int(self.id_index[patient_id])
             s = int(service_index[service_id])
             self.placed_day[p], self.service[p] = t, s
             end = t + int(math.ceil(self.ends[p]))
-            self.holdings.add(s, float(self.use[p]), t, end)
+            self.holdings.add(s, self.uses[p], t, end)
             placed_today.append(p)
             self._take_equipment(p, t, end)
-        self.pinned = self.pinned[~self.pinned["patient_id"].isin(set(today["patient_id"]))]
-        self._record(t, np.asarray(placed_today, dtype=np.int64))
+            if self.interim_holding[p] >= 0:  # moving on: the interim bed is free again from today
+                self.holdings.free_from(int(self.interim_holding[p]), t)
+        for patient_id, service_id in zip(today["patient_id"][entering], today["service_id"][entering]):
+            p = int(self.id_index[patient_id])
+            s = int(service_index[service_id])
+            bed = np.zeros(self.uses.shape[1])
+            bed[0] = 1.0
+            self.interim_day[p], self.interim_service[p] = t, s
+            self.interim_holding[p] = self.holdings.add(s, bed, t, HELD_ON)
+            entered_today.append(p)
+        moved = set(today["patient_id"])
+        done = self.pinned["patient_id"].isin(moved).to_numpy()
+        if self.interim and len(self.pinned):  # an entry carries out the pinned interim row only
+            pinned_stage = self.pinned.get("stage", pd.Series("", index=self.pinned.index)).fillna("").astype(str).str.lower()
+            entered = self.pinned["patient_id"].isin(set(today["patient_id"][entering])).to_numpy()
+            done = (done & ~entered) | (entered & (pinned_stage == INTERIM_NAME).to_numpy())
+        self.pinned = self.pinned[~done]
+        self._record(t, np.asarray(placed_today, dtype=np.int64), np.asarray(entered_today, dtype=np.int64))
 
     def _take_equipment(self, p: int, start: int, end: int) -> None:
         if int(self.patients["pathway"].iat[p]) != 1:
@@ -367,37 +462,42 @@ class Run:
             back = end + self.flow.return_days
             arrivals[back] = arrivals.get(back, 0.0) + 1.0
 
-    def _record(self, t: int, placed_today: np.ndarray) -> None:
+    def _record(self, t: int, placed_today: np.ndarray, entered_today: np.ndarray) -> None:
+        """Day t's row per pathway. v2: ``waiting`` (and so delayed bed-days) counts patients
+        in acute beds; those waiting in interim beds are ``in_interim``, by their own pathway."""
         patients = self.patients
         pathway = patients["pathway"].to_numpy()
         arrival = patients["arrival_day"].to_numpy()
         ready = patients["ready_day"].to_numpy()
         unplaced = self.placed_day < 0
+        bridging = unplaced & (self.interim_day >= 0)
         service, use, start, end = self.holdings.arrays()
         active = (start <= t) & (t < end)
-        occupied = np.bincount(self.service_pathway[service[active]], weights=use[active], minlength=4)
+        occupied = np.bincount(self.service_pathway[service[active]], weights=use[active, 0], minlength=4)
         date = self.date(t).isoformat()
         for k in (1, 2, 3):
             mine = pathway == k
             today = placed_today[pathway[placed_today] == k]
-            waiting = int(np.sum(mine & unplaced & (ready <= t) & (arrival <= t)))
-            self.daily.append(
-                {
-                    "policy": self.policy,
-                    "run": self.run,
-                    "day": t,
-                    "date": date,
-                    "pathway": k,
-                    "arrived": int(np.sum(mine & self.newcomer & (arrival == t))),
-                    "placed": len(today),
-                    "waiting": waiting,
-                    "known": int(np.sum(mine & unplaced & (ready > t) & (arrival <= t))),
-                    "delayed_bed_days": waiting,
-                    "occupied": float(occupied[k]),
-                    "places": float(self.places[self.service_pathway == k].sum()),
-                    "mean_wait_placed": float(np.mean(t - ready[today])) if len(today) else None,
-                }
-            )
+            waiting = int(np.sum(mine & unplaced & ~bridging & (ready <= t) & (arrival <= t)))
+            row = {
+                "policy": self.policy,
+                "run": self.run,
+                "day": t,
+                "date": date,
+                "pathway": k,
+                "arrived": int(np.sum(mine & self.newcomer & (arrival == t))),
+                "placed": len(today),
+                "waiting": waiting,
+                "known": int(np.sum(mine & unplaced & (ready > t) & (arrival <= t))),
+                "delayed_bed_days": waiting,
+                "occupied": float(occupied[k]),
+                "places": float(self.places[self.service_pathway == k].sum()),
+                "mean_wait_placed": float(np.mean(t - ready[today])) if len(today) else None,
+            }
+            if self.interim:
+                row["entered_interim"] = int(np.sum(pathway[entered_today] == k))
+                row["in_interim"] = int(np.sum(mine & bridging))
+            self.daily.append(row)
 
     def patient_table(self) -> pd.DataFrame:
         patients = self.patients
@@ -419,6 +519,11 @@ class Run:
             }
         )
         table.loc[~placed, ["placed_day", "wait_days", "stay_days"]] = pd.NA
+        if self.interim:  # v2: the day and service of the interim entry (wait_days is the whole wait)
+            entered = self.interim_day >= 0
+            table["interim_day"] = pd.array(np.where(entered, self.interim_day, 0), dtype="Int64")
+            table.loc[~entered, "interim_day"] = pd.NA
+            table["interim_service_id"] = np.where(entered, service_ids[np.maximum(self.interim_service, 0)], "")
         return table[arrived].reset_index(drop=True)
 
 
@@ -433,7 +538,7 @@ def simulate_run(
     for t in range(flow.days):
         state.step(t)
     return {
-        "daily": pd.DataFrame(state.daily, columns=DAILY_COLUMNS),
-        "patients": state.patient_table()[PATIENT_COLUMNS],
+        "daily": pd.DataFrame(state.daily, columns=daily_columns(snapshot)),
+        "patients": state.patient_table()[patient_columns(snapshot)],
         "decision_seconds": state.decision_seconds,
     }

@@ -7,7 +7,9 @@ records): per policy, over runs, the mean and 95% interval (Student t) of total 
 bed-days and of their acute cost, the mean and 95th-percentile wait of the patients
 placed (pooled over runs), patients placed per run, the seconds each simulated day's
 decision took; per pair of policies, the paired difference of delayed bed-days (same
-runs, common random numbers) with its 95% interval; each also by pathway.
+runs, common random numbers) with its 95% interval; each also by pathway. v2, with interim
+services: per policy, the days waited in interim beds (mean and interval) and the interim
+entries per run.
 """
 
 from __future__ import annotations
@@ -84,6 +86,10 @@ def summarise(daily: pd.DataFrame, patients: pd.DataFrame, flow: Flow, seconds: 
                 str(k): {"delayed_bed_days": interval(by_pathway.loc[(policy, k)].to_numpy(dtype=float))} for k in (1, 2, 3)
             },
         }
+        if "in_interim" in daily.columns:  # v2: days waited in interim beds, out of the acute bed
+            days = daily[daily["policy"] == policy].groupby("run")[["in_interim", "entered_interim"]].sum()
+            policies[policy]["interim_bed_days"] = interval(days["in_interim"].to_numpy(dtype=float))
+            policies[policy]["interim_entries_per_run"] = float(days["entered_interim"].mean())
     pairs = []
     for i, first in enumerate(flow.policies):
         for second in flow.policies[i + 1 :]:

@@ -10,7 +10,6 @@ from optimiser.constants import TOLERANCE
 from optimiser.data.problems import InputError, ProblemList
 from optimiser.data.reading import LINE
 from optimiser.data.snapshot import Snapshot
-from optimiser.model.families.interim import uses_interim
 from optimiser.model.loading import load_snapshot
 from optimiser.simulate.engine import DAILY_COLUMNS, PATIENT_COLUMNS, places_of
 from optimiser.simulate.flow import Flow, read_flow
@@ -21,28 +20,6 @@ from optimiser.simulate.runner import run_tasks, tasks_of
 def check_places(snapshot: Snapshot) -> None:
     """``places`` below the capacity free on day 0 is an input error (InputError lists each)."""
     problems = ProblemList()
-    if snapshot.settings.bands:
-        problems.add(
-            "snapshot.toml",
-            None,
-            "bands",
-            ", ".join(snapshot.settings.bands),
-            "the flow simulation does not model time-of-day bands yet; simulate the snapshot without bands",
-        )
-        raise InputError(problems)
-    if uses_interim(snapshot):
-        services = snapshot.services
-        for line, sid in zip(
-            services.loc[services["interim"].astype(bool), LINE], services.loc[services["interim"].astype(bool), "service_id"]
-        ):
-            problems.add(
-                "services.csv",
-                int(line),
-                "interim",
-                "yes",
-                f"{sid}: the flow simulation does not model interim stays yet; simulate the snapshot without interim services",
-            )
-        raise InputError(problems)
     places, free = places_of(snapshot)
     given = snapshot.services["places"].notna().to_numpy()
     for s in (given & (places < free - TOLERANCE)).nonzero()[0]:

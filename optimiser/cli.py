@@ -6,16 +6,21 @@ errors into exit status 2 with every problem listed (never a traceback).
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import functools
 import json
 import math
+import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import click
 import numpy as np
+from sqlalchemy import exc as sa_exc
 
 from optimiser.analysis.explain import explain as explain_patient
 from optimiser.analysis.value import capacity_value
@@ -23,12 +28,16 @@ from optimiser.analysis.whatif import parse_change
 from optimiser.analysis.whatif import whatif as run_whatif
 from optimiser.api import SOLVERS, allocate
 from optimiser.constants import BED_DAY_COST
-from optimiser.data.files import read_plan_placements, safe_csv, write_atomic, write_folder
+from optimiser.data.files import plan_placements, read_plan_placements, safe_csv, write_atomic, write_folder
 from optimiser.data.identifiers import KEY_VARIABLE, pseudonym_key
 from optimiser.data.problems import InputError
 from optimiser.data.schema import TABLES
 from optimiser.data.workbook import write_template
 from optimiser.generate import generate_snapshot
+from optimiser.history import History, HistoryError, RunRecord, history_url
+from optimiser.history.diff import diff_runs
+from optimiser.history.recording import folder_files, plan_rows, snapshot_copy, source_label
+from optimiser.history.store import shown_url
 from optimiser.ipacs.compare import compare_ipacs
 from optimiser.ipacs.convert import converted_files
 from optimiser.ipacs.outputs import run_ipacs
@@ -42,6 +51,9 @@ from optimiser.report.sweep import cost_curve_svg, point_labels, render_sweep_re
 from optimiser.simulate import check_places, simulate
 from optimiser.simulate.flow import POLICIES, read_flow
 from optimiser.simulate.sweep import parse_vary, sweep
+from optimiser.solve.progress import Board
+
+RECORDED = ("allocate", "whatif", "value", "simulate", "sweep")  # the commands the run history records
 
 
 class SnapshotSource(click.ParamType):
@@ -94,14 +106,24 @@ def _load(path: Path):
     help=f"Replace each patient's id by a keyed pseudonym of its NHS number (key: --pseudonym-key FILE or ${KEY_VARIABLE}).",
 )
 @click.option("--pseudonym-key", type=click.Path(path_type=Path, dir_okay=False), default=None, help="File holding the key.")
-def main(pseudonymise: bool, pseudonym_key: Path | None) -> None:
+@click.option(
+    "--db",
+    default=None,
+    metavar="URL",
+    help="The run history: a database URL (sqlite:///FILE, postgresql://...) or a SQLite file "
+    "[default: $OPTIMISER_DB, the config file's [history] db, or ~/.local/share/optimiser/history.db].",
+)
+@click.option("--no-history", is_flag=True, help="Record nothing in the run history.")
+@click.option("--quiet", is_flag=True, help="No progress lines (they are shown only on a terminal anyway).")
+def main(pseudonymise: bool, pseudonym_key: Path | None, db: str | None, no_history: bool, quiet: bool) -> None:
     """Match discharge-ready hospital patients to pathway places, exactly.
 
     Typical morning: optimiser validate SNAPSHOT, then
     optimiser allocate SNAPSHOT --out PLAN_DIR.
 
     File formats: docs/snapshot.md (snapshot and plan folders) and
-    docs/simulation.md (flow files and simulation outputs), docs/ipacs.md (the IPACS workbook).
+    docs/simulation.md (flow files and simulation outputs), docs/ipacs.md (the IPACS workbook),
+    docs/history.md (the run history).
     """
 
 
@@ -200,9 +222,10 @@ def solve_options(command):
 )
 @click.option(
     "--keep",
-    type=click.Path(path_type=Path),
     default=None,
-    help="An earlier plan folder: its placements are the default; moving a patient costs --disruption-penalty.",
+    metavar="PLAN_DIR|last|RUN",
+    help="An earlier plan (a plan folder, or from the history: last, or a run id): its placements are the default; "
+    "moving a patient costs --disruption-penalty.",
 )
 @click.option(
     "--disruption-penalty",
@@ -214,6 +237,7 @@ def solve_options(command):
 def allocate_command(snapshot, out, as_json, details, keep, disruption_penalty, **solve) -> None:
     """Allocate SNAPSHOT's patients to places; write plan.csv, unplaced.csv, summary.json to --out."""
     _writable_folder(out)
+    began = dt.datetime.now(dt.timezone.utc)
     started = time.perf_counter()
     loaded = _load(snapshot)
     requested = solve["time_limit"]
@@ -221,7 +245,7 @@ def allocate_command(snapshot, out, as_json, details, keep, disruption_penalty, 
         solve["time_limit"] = max(requested - (time.perf_counter() - started), 0.05)  # the limit counts loading too
     if keep is not None:
         try:
-            earlier = read_plan_placements(keep)
+            earlier = _earlier_plan(keep)
         except InputError as error:
             raise SnapshotProblem(error) from None
         matched = len(placement_triples(loaded, earlier))
@@ -232,9 +256,11 @@ def allocate_command(snapshot, out, as_json, details, keep, disruption_penalty, 
                 err=True,
             )
         solve.update(keep=earlier, disruption_penalty=disruption_penalty)
-    plan = allocate(loaded, **solve)
+    with _solve_line("solving", requested, show=_progress_shown(as_json)) as board:
+        plan = allocate(loaded, progress=board, **solve)
     plan.summary["options"]["time_limit"] = requested  # as asked, not what was left after loading
     plan.write(out, details=details)
+    _record("allocate", began, loaded, out=out, summary=plan.summary)
     if as_json:
         click.echo(plan.summary_json(), nl=False)
         return
@@ -249,6 +275,71 @@ def allocate_command(snapshot, out, as_json, details, keep, disruption_penalty, 
 
 
 allocate_command.name = "allocate"
+
+
+def _progress_shown(as_json: bool = False) -> bool:
+    """Progress lines: on a terminal (stderr), not with --json or --quiet."""
+    quiet = click.get_current_context().find_root().params.get("quiet")
+    return sys.stderr.isatty() and not as_json and not quiet
+
+
+@contextlib.contextmanager
+def _solve_line(label: str, time_limit: float | None, show: bool):
+    """While the solve runs, a line on stderr (tqdm): its plan, bound, gap and time so far.
+    Yields the ``Board`` the solve reports to, or None when nothing is shown."""
+    if not show:
+        yield None
+        return
+    from tqdm import tqdm
+
+    board = Board()
+    line = tqdm(file=sys.stderr, bar_format="{desc}", leave=False, dynamic_ncols=True)
+    stop = threading.Event()
+    limit = "" if time_limit is None or not math.isfinite(time_limit) else f" of {time_limit:g}"
+
+    def render() -> None:
+        state = board.state()
+        plan = "-" if state.plan is None else f"{state.plan:,.2f}"
+        bound = "-" if state.bound is None else f"{state.bound:,.2f}"
+        gap = "-" if state.gap is None else f"{100 * state.gap:.2f}%"
+        parts = f", parts {state.parts_done}/{state.parts}" if state.parts > 1 else ""
+        line.set_description_str(f"{label}: plan {plan}, bound {bound}, gap {gap}{parts}, {state.elapsed:.0f} s{limit}")
+
+    def tick() -> None:
+        while not stop.wait(0.5):
+            render()
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    render()
+    ticker.start()
+    try:
+        yield board
+    finally:
+        stop.set()
+        ticker.join()
+        render()
+        line.close()
+
+
+@contextlib.contextmanager
+def _steps_bar(label: str, show: bool):
+    """A bar on stderr (tqdm) of solves done of all; yields its ``on_step(done, total)``."""
+    if not show:
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(file=sys.stderr, desc=label, unit="solve", leave=False, dynamic_ncols=True)
+
+    def step(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield step
+    finally:
+        bar.close()
 
 
 def human_summary(summary: dict) -> str:
@@ -341,25 +432,30 @@ def whatif(snapshot, add_capacity, close, add_stock, make_interim, as_json, **so
         errors.append("give at least one change: --add-capacity, --close, --add-stock or --make-interim")
     if errors:
         raise click.UsageError("\n".join(errors))
+    began = dt.datetime.now(dt.timezone.utc)
     loaded = _load(snapshot)
     try:
-        comparison = run_whatif(loaded, changes, **solve)
+        with _steps_bar("what-if solves", show=_progress_shown(as_json)) as step:
+            comparison = run_whatif(loaded, changes, on_step=step, **solve)
     except InputError as error:
         raise SnapshotProblem(error) from None
     for note in comparison.variant.formulation.snapshot.notes:
         click.echo(f"Warning: {note}", err=True)
+    figures = {
+        row.measure: {"base": row.base, "variant": row.variant, "difference": row.difference}
+        for row in comparison.figures.itertuples(index=False)
+    }
+    document = {
+        "changes": [str(change) for change in changes],
+        "figures": figures,
+        "status": {"base": comparison.base.status, "variant": comparison.variant.status},
+        "moved": comparison.moved.to_dict(orient="records"),
+    }
+    text = json.dumps(document, indent=2)
+    variant = comparison.variant.summary
+    _record("whatif", began, loaded, files={"whatif.json": (text + "\n").encode()}, summary=variant)
     if as_json:
-        figures = {
-            row.measure: {"base": row.base, "variant": row.variant, "difference": row.difference}
-            for row in comparison.figures.itertuples(index=False)
-        }
-        document = {
-            "changes": [str(change) for change in changes],
-            "figures": figures,
-            "status": {"base": comparison.base.status, "variant": comparison.variant.status},
-            "moved": comparison.moved.to_dict(orient="records"),
-        }
-        click.echo(json.dumps(document, indent=2))
+        click.echo(text)
         return
     click.echo(comparison.to_text())
     if len(comparison.moved):
@@ -380,10 +476,14 @@ def whatif(snapshot, add_capacity, close, add_stock, make_interim, as_json, **so
 def value(snapshot, out, candidates, bed_day_cost, top, **solve) -> None:
     """Write capacity_value.csv: what one more bed, carer-hour or item is worth (exact re-solves)."""
     _writable_folder(out)
+    began = dt.datetime.now(dt.timezone.utc)
     loaded = _load(snapshot)
-    table = capacity_value(loaded, candidates=candidates, bed_day_cost=bed_day_cost, **solve)
+    with _steps_bar("re-solves", show=_progress_shown()) as step:
+        table = capacity_value(loaded, candidates=candidates, bed_day_cost=bed_day_cost, on_step=step, **solve)
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "capacity_value.csv", safe_csv(table.assign(snapshot_hash=loaded.content_hash)))
+    written = safe_csv(table.assign(snapshot_hash=loaded.content_hash))
+    write_atomic(out / "capacity_value.csv", written)
+    _record("value", began, loaded, files={"capacity_value.csv": written.encode("utf-8")})
     shown = table.head(top).assign(
         what=lambda t: np.where(
             t["kind"] == "service",
@@ -592,6 +692,7 @@ def simulate_command(
 ):
     """Run the daily allocation forward over weeks under each policy; write the flow's outcomes to --out."""
     _writable_folder(out)
+    began = dt.datetime.now(dt.timezone.utc)
     loaded = _load(snapshot)
     try:
         check_places(loaded)
@@ -610,9 +711,10 @@ def simulate_command(
         threads=policy_threads,
         workers=workers,
         scheduler=scheduler,
-        progress=None if not as_json else False,
+        progress=None if _progress_shown(as_json) else False,
     )
     result.write(out)
+    _record("simulate", began, loaded, out=out, summary={"status": "done"})
     if as_json:
         click.echo(json.dumps(result.summary_safe(), indent=2))
         return
@@ -642,6 +744,7 @@ def sweep_command(
 ):
     """Simulate at each point of a grid of capacity factors; write the cost table and curve to --out."""
     _writable_folder(out)
+    began = dt.datetime.now(dt.timezone.utc)
     loaded = _load(snapshot)
     try:
         grid = parse_vary(list(vary))
@@ -658,7 +761,7 @@ def sweep_command(
         work_limit=policy_work_limit,
         threads=policy_threads,
     )
-    table = sweep(loaded, flow, grid, workers=workers, scheduler=scheduler)
+    table = sweep(loaded, flow, grid, workers=workers, scheduler=scheduler, progress=None if _progress_shown() else False)
     write_folder(
         out,
         {
@@ -667,6 +770,7 @@ def sweep_command(
             "report.html": render_sweep_report(table),
         },
     )
+    _record("sweep", began, loaded, out=out, summary={"status": "done"})
     labels = point_labels(table)
     for row in table[table["cheapest"]].itertuples(index=False):
         click.echo(
@@ -674,6 +778,199 @@ def sweep_command(
             f"({row.delayed_bed_days:,.0f} delayed bed-days)"
         )
     click.echo(f"Wrote {out / 'sweep.csv'}, {out / 'cost_curve.svg'}, {out / 'report.html'}")
+
+
+# -- run history ------------------------------------------------------------------------
+
+
+def _history_url() -> str | None:
+    return click.get_current_context().find_root().params.get("db")
+
+
+def _open_history() -> History:
+    """The history for a history command; exit 2 with the reason when it cannot be opened."""
+    try:
+        return History(_history_url())
+    except HistoryError as error:
+        raise HistoryProblem(str(error)) from None
+    except (sa_exc.SQLAlchemyError, OSError) as error:
+        raise HistoryProblem(
+            f"{shown_url(history_url(_history_url()))}: cannot be opened ({type(error).__name__}: {error})"
+        ) from None
+
+
+class HistoryProblem(click.ClickException):
+    """A history command that cannot do what was asked: exit status 2 and why."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+def _record(command: str, started: dt.datetime, snapshot=None, out: Path | None = None, files=None, summary=None) -> None:
+    """Record the run in the history (unless --no-history); a failure warns and changes nothing else."""
+    context = click.get_current_context()
+    root = context.find_root().params
+    if root.get("no_history"):
+        return
+    try:
+        written = dict(files or {})
+        if out is not None:
+            written.update(folder_files(out))
+        placements, unplaced_rows = plan_rows(written) if "plan.csv" in written else (None, None)
+        summary = summary or {}
+        record = RunRecord(
+            command=command,
+            options={key: (str(value) if isinstance(value, Path) else value) for key, value in context.params.items()},
+            started_at=started,
+            ended_at=dt.datetime.now(dt.timezone.utc),
+            files=written,
+            snapshot_hash=None if snapshot is None else snapshot.content_hash,
+            snapshot_source=None if snapshot is None else source_label(snapshot),
+            snapshot_files={} if snapshot is None else snapshot_copy(snapshot, pseudonymised=bool(root.get("pseudonymise"))),
+            out_dir=None if out is None else str(Path(out).resolve()),
+            status=summary.get("status"),
+            objective=summary.get("objective"),
+            bound=summary.get("bound"),
+            gap=summary.get("gap"),
+            placed=summary.get("placed"),
+            unplaced=summary.get("unplaced"),
+            placements=placements,
+            unplaced_rows=unplaced_rows,
+        )
+        with History(root.get("db")) as history:
+            run_id = history.record(record)
+    except Exception as error:  # locked, full disk, server down, no driver: the outputs stand
+        click.echo(f"Warning: the run was not recorded in the history ({type(error).__name__}: {error}).", err=True)
+        return
+    if _progress_shown(bool(context.params.get("as_json"))):  # on a terminal; scripts ask `history list --json`
+        click.echo(f"Recorded as run {run_id} (optimiser history show {run_id}).", err=True)
+
+
+def _earlier_plan(keep: str):
+    """--keep: an earlier plan folder, or ``last`` / a run id from the history."""
+    if keep != "last" and (Path(keep).exists() or "/" in keep or os.sep in keep):  # a folder (run ids have no slash)
+        return read_plan_placements(keep)
+    with _open_history() as history:
+        found = _run_of(history, keep, command="allocate", what=f"--keep {keep}: ")
+        files = history.files(found.run_id)
+    if "plan.csv" not in files:
+        raise HistoryProblem(f"--keep {keep}: run {found.run_id} ({found.command}) wrote no plan.csv")
+    return plan_placements(files["plan.csv"].decode("utf-8-sig"), f"run {found.run_id} plan.csv")
+
+
+def _run_of(history: History, reference: str, command: str | None = None, what: str = ""):
+    """The run a reference names; exit 2 saying why when none (or more than one) does."""
+    try:
+        return history.run(reference, command=command)
+    except HistoryError as error:
+        raise HistoryProblem(f"{what}{error}") from None
+
+
+@main.group("history")
+def history_group() -> None:
+    """Recorded runs: list, show, diff, export (the database: --db, $OPTIMISER_DB, config, or the per-user file)."""
+
+
+def _day(context, parameter, value):
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; write YYYY-MM-DD") from None
+
+
+@history_group.command("list")
+@click.option("--since", callback=_day, help="Runs started on this date (UTC, YYYY-MM-DD) or later.")
+@click.option("--until", callback=_day, help="Runs started on this date (UTC) or earlier.")
+@click.option("--command", "command", type=click.Choice(RECORDED), default=None, help="Runs of one command.")
+@click.option("--snapshot", default=None, help="Runs of the snapshot whose content hash starts so.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="At most this many (newest first) [default: 20; all with --json]."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON (each with its run_id).")
+def history_list(since, until, command, snapshot, limit, as_json) -> None:
+    """The recorded runs, newest first."""
+    with _open_history() as history:
+        runs = history.runs(
+            since=since, until=until, command=command, snapshot=snapshot, limit=limit or (None if as_json else 20)
+        )
+    if as_json:
+        click.echo(json.dumps([run.as_dict() for run in runs], indent=2))
+        return
+    if not runs:
+        click.echo("No runs recorded" + (" that match." if any((since, until, command, snapshot)) else "."))
+        return
+    for run in runs:
+        objective = "" if run.objective is None else f" objective {run.objective:,.6g}"
+        placed = "" if run.placed is None else f" placed {run.placed}, unplaced {run.unplaced}"
+        click.echo(
+            f"{run.run_id}  {run.started_at[:19].replace('T', ' ')}  {run.command:<9} {run.status or '':<9}"
+            f"{objective}{placed}  snapshot {(run.snapshot_hash or '')[:12]}"
+        )
+
+
+@history_group.command("show")
+@click.argument("run_ref", metavar="RUN")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+def history_show(run_ref, as_json) -> None:
+    """One run: what it was asked, what it found, the files it wrote (RUN: an id, its start, or last)."""
+    with _open_history() as history:
+        run = _run_of(history, run_ref)
+        files = history.files(run.run_id)
+        placements = history.placements(run.run_id)
+        unplaced = history.unplaced(run.run_id)
+        snapshot = history.snapshot_files(run.snapshot_hash) if run.snapshot_hash else {}
+    document = {
+        "run": run.as_dict(),
+        "files": sorted(files),
+        "placements": len(placements),
+        "unplaced": len(unplaced),
+        "snapshot_files": sorted(snapshot),
+    }
+    if as_json:
+        click.echo(json.dumps(document, indent=2))
+        return
+    click.echo(
+        f"Run {run.run_id}: {run.command}, {run.started_at} to {run.ended_at}, by {run.user_name or '?'} on {run.host or '?'}"
+    )
+    click.echo(f"  snapshot {run.snapshot_hash or '-'} from {run.snapshot_source or '-'}")
+    if run.status is not None:
+        gap = "n/a" if run.gap is None else f"{100 * run.gap:.3g}%"
+        click.echo(
+            f"  {run.status}: objective {run.objective}, bound {run.bound}, gap {gap}; placed {run.placed}, unplaced {run.unplaced}"
+        )
+    click.echo(f"  options: {json.dumps(run.options, sort_keys=True)}")
+    click.echo(f"  wrote {', '.join(sorted(files)) or 'nothing'}" + (f" to {run.out_dir}" if run.out_dir else ""))
+
+
+@history_group.command("diff")
+@click.argument("first_ref", metavar="RUN_A")
+@click.argument("second_ref", metavar="RUN_B")
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+def history_diff(first_ref, second_ref, as_json) -> None:
+    """What changed from RUN_A's plan to RUN_B's: who moved, who was newly placed or left out."""
+    with _open_history() as history:
+        first, second = _run_of(history, first_ref), _run_of(history, second_ref)
+        found = diff_runs(history, first, second)
+    click.echo(json.dumps(found.as_dict(), indent=2) if as_json else found.to_text())
+
+
+@history_group.command("export")
+@click.argument("run_ref", metavar="RUN")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder to write the run's files to.")
+def history_export(run_ref, out) -> None:
+    """Write the files RUN wrote, byte for byte, to --out."""
+    with _open_history() as history:
+        run = _run_of(history, run_ref)
+        files = history.files(run.run_id)
+    if not files:
+        raise HistoryProblem(f"run {run.run_id} ({run.command}) wrote no files")
+    _writable_folder(out)
+    write_folder(out, files)
+    click.echo(f"Wrote {', '.join(str(out / name) for name in files)}")
 
 
 @main.command()

@@ -1,4 +1,4 @@
-"""The folders are the layers: constants < data < model < solve < analysis < report < simulate < ipacs < the
+"""The folders are the layers: constants < data < model < solve < analysis < report < simulate < ipacs < history < the
 public face (api, cli, generate). A module never imports one of a higher layer, nor the
 package's own modules from inside a function (a deferred import hides a layering), and the
 modules' imports have no circle."""
@@ -9,7 +9,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "optimiser"
-LAYERS = ["constants", "data", "model", "solve", "analysis", "report", "simulate", "ipacs"]
+LAYERS = ["constants", "data", "model", "solve", "analysis", "report", "simulate", "ipacs", "history"]
 TOP = len(LAYERS)  # api, cli, generate, __init__, __main__
 
 

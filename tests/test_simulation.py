@@ -201,7 +201,7 @@ def test_both_policies_see_the_same_arrivals_patients_and_stays(demo_runs):
 def test_same_seed_same_files_for_one_two_and_four_workers(tmp_path):
     folder = ROOT / "instances" / "demo"
     flow = tmp_path / "flow.toml"
-    flow.write_text("days = 4\nruns = 3\nseed = 5\n[[arrivals.rate]]\npathway = 1\nper_day = 3\n[policy]\nwork_limit = 10\n")
+    flow.write_text("days = 3\nruns = 2\nseed = 5\n[[arrivals.rate]]\npathway = 1\nper_day = 3\n[policy]\nwork_limit = 5\n")
     outputs = []
     for workers in (1, 2, 4):
         result = simulate(folder, flow, workers=workers, progress=False)

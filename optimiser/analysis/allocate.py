@@ -22,6 +22,7 @@ from optimiser.model.previous import agreed_moves, columns_of, placement_triples
 from optimiser.solve.cancel import session
 from optimiser.solve.dispatch import SOLVERS, check_work_limit, solve
 from optimiser.solve.options import Deadline, Tuning, checked_limits
+from optimiser.solve.progress import Board
 from optimiser.solve.result import SolveResult
 
 
@@ -41,6 +42,7 @@ def allocate(
     start: pd.DataFrame | None = None,
     work_limit: int | None = None,
     tuning: Tuning = Tuning(),
+    progress: Board | None = None,
 ) -> Plan:
     """Match patients to places over the horizon; return the Plan.
 
@@ -68,6 +70,8 @@ def allocate(
     ``work_limit`` neighbourhoods in all. ``time_limit`` is then a safety
     cap; the summary's message is ``work limit reached`` when it did not cut in.
     ``tuning``: the search's and the parts' settings (``solve/options.py``).
+    ``progress``: a ``solve.progress.Board`` told the plan and bound as the solve goes
+    (with ``keep``, those of the penalised objective).
     """
     started = time.perf_counter()
     if not isinstance(snapshot, Snapshot):
@@ -86,7 +90,9 @@ def allocate(
         "naive": naive,
         "work_limit": work_limit,
     }
-    solve_options = dict(threads=threads, mip_gap=mip_gap, seed=seed, log=log, work_limit=work_limit, tuning=tuning)
+    solve_options = dict(
+        threads=threads, mip_gap=mip_gap, seed=seed, log=log, work_limit=work_limit, tuning=tuning, progress=progress
+    )
     with session() as cancellation:
         kept = None if keep is None else placement_triples(snapshot, keep)
         formulation = build_formulation(snapshot, naive=naive, protect=kept)

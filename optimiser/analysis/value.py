@@ -33,6 +33,7 @@ estimate of an acute bed-day).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -71,6 +72,7 @@ def capacity_value(
     candidates: int = 30,
     bed_day_cost: float = BED_DAY_COST,
     base: Plan | None = None,
+    on_step: Callable[[int, int], None] | None = None,
     **options,
 ) -> pd.DataFrame:
     """One row per candidate (see module doc), sorted by objective saved, most first.
@@ -78,7 +80,8 @@ def capacity_value(
     ``candidates`` caps how many re-solves are made; ``options`` go to
     ``allocate`` (solver, threads, ...). ``time_limit``, if given, is for the
     whole computation: each solve gets an equal share. ``exact`` is True where
-    both solves were proven optimal.
+    both solves were proven optimal. ``on_step(done, total)``: after the base plan and
+    after each candidate (a progress bar).
     """
     time_limit = options.pop("time_limit", None)
     solves = candidates + 4  # base, up to three pathway bases, the candidates
@@ -87,6 +90,8 @@ def capacity_value(
     if base is None:
         base = allocate(snapshot, **options)
     chosen = _candidates(base, candidates)
+    if on_step is not None:
+        on_step(1, len(chosen) + 1)
     journeys = uses_interim(snapshot)  # v2: interim beds join the pathways, so each solve is of the whole
     by_pathway: dict[int, Plan] = {}
     rows = []
@@ -115,6 +120,8 @@ def capacity_value(
                 "exact": part.status == "optimal" and variant.status == "optimal",
             }
         )
+        if on_step is not None:
+            on_step(len(rows) + 1, len(chosen) + 1)
     table = pd.DataFrame(rows, columns=BAND_COLUMNS)
     if not snapshot.settings.bands:
         table = table.drop(columns="band")  # v1: the v1 columns

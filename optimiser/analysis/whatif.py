@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -297,9 +298,10 @@ def touched_pathways(snapshot: Snapshot, changes: list[Change]) -> set[int]:
     return {1 if isinstance(change, AddStock) else int(pathway_of[change.service_id]) for change in changes}
 
 
-def whatif(snapshot: Snapshot, changes: list[Change], **options) -> Comparison:
+def whatif(snapshot: Snapshot, changes: list[Change], on_step: Callable[[int, int], None] | None = None, **options) -> Comparison:
     """Solve the snapshot as it is and with the changes; options go to ``allocate``
-    (a ``time_limit`` is for both solves: each gets half).
+    (a ``time_limit`` is for both solves: each gets half). ``on_step(done, 2)`` after each
+    solve (a progress bar).
 
     Pathways share no row, so on a pathway no change touches the base plan is
     still optimal in the variant: the variant keeps it there (``keep`` with a
@@ -310,8 +312,12 @@ def whatif(snapshot: Snapshot, changes: list[Change], **options) -> Comparison:
     if options.get("time_limit") is not None:
         options = {**options, "time_limit": options["time_limit"] / 2}
     base = allocate(snapshot, **options)
+    if on_step is not None:
+        on_step(1, 2)
     touched = touched_pathways(snapshot, changes)
     untouched = base.placements[~base.placements["pathway"].isin(touched)]
     keep = untouched[["patient_id", "service_id", "start_date"]]
     variant = allocate(variant_snapshot, keep=keep, disruption_penalty=1.0, **options)
+    if on_step is not None:
+        on_step(2, 2)
     return compare(changes, base, variant)

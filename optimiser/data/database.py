@@ -16,7 +16,6 @@ import hashlib
 import io
 
 import pandas as pd
-import sqlalchemy
 
 from optimiser.data import schema
 from optimiser.data.problems import ProblemList
@@ -29,6 +28,8 @@ def is_database_url(source) -> bool:
 
 def shown(url: str) -> str:
     """The URL as it may be printed: the password hidden."""
+    import sqlalchemy  # deferred here and below: a folder snapshot never needs it
+
     try:
         return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a URL SQLAlchemy knows: show only its scheme
@@ -37,6 +38,8 @@ def shown(url: str) -> str:
 
 def database_texts(url: str, problems: ProblemList) -> tuple[str | None, dict[str, str], str]:
     """(``snapshot.toml``'s text or None, each present file's CSV text, a sha256 of them)."""
+    import sqlalchemy
+
     label = shown(url)
     try:
         engine = sqlalchemy.create_engine(url)

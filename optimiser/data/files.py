@@ -4,6 +4,7 @@ reading an earlier plan's placements back."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
@@ -98,7 +99,7 @@ def write_files(folder: Path, files: dict[str, str]) -> list[Path]:
     return [folder / name for name in files]
 
 
-def write_folder(folder: Path, files: dict[str, str]) -> list[Path]:
+def write_folder(folder: Path, files: dict[str, str | bytes]) -> list[Path]:
     """Write all the files of an output folder, or none: they go into a new sibling folder,
     which then takes the old one's place (the old one, if any, is removed after). Other
     files the old folder held are gone with it, so no output of an earlier run is left
@@ -110,7 +111,10 @@ def write_folder(folder: Path, files: dict[str, str]) -> list[Path]:
     try:
         os.chmod(staging, 0o777 & ~_umask())
         for name, text in files.items():
-            with open(staging / name, "w", encoding="utf-8", newline="") as handle:
+            binary = isinstance(text, bytes)  # bytes as they are (history export), text as UTF-8
+            with open(
+                staging / name, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})
+            ) as handle:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -138,26 +142,31 @@ def read_plan_placements(folder: str | Path) -> pd.DataFrame:
     """plan.csv of a plan folder: patient_id, service_id, start_date (ISO text), and stage when
     the plan has one (v2: direct, interim or onward); InputError lists problems."""
     path = Path(folder) / "plan.csv"
-    problems = ProblemList()
     if not path.is_file():
+        problems = ProblemList()
         problems.add(str(path), None, None, None, "is missing; give a folder that `optimiser allocate` wrote")
         raise InputError(problems)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        missing = [column for column in PLAN_REQUIRED if column not in header]
-        columns = list(PLAN_REQUIRED) + (["stage"] if "stage" in header else [])
-        for column in missing:
-            problems.add(str(path), 1, column, None, "column is missing; plan.csv needs patient_id, service_id, start_date")
-        rows = []
-        if not missing:
-            for line, row in enumerate(reader, start=2):
-                try:
-                    pd.Timestamp(restored(row["start_date"])).date()
-                except (ValueError, TypeError):
-                    problems.add(str(path), line, "start_date", row["start_date"], "is not a date; write YYYY-MM-DD")
-                    continue
-                rows.append({column: restored((row[column] or "").strip()) for column in columns})
+    return plan_placements(path.read_bytes().decode("utf-8-sig"), str(path))
+
+
+def plan_placements(text: str, label: str) -> pd.DataFrame:
+    """A plan.csv's text as ``read_plan_placements`` reads it; ``label`` names it in problems."""
+    problems = ProblemList()
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    header = reader.fieldnames or []
+    missing = [column for column in PLAN_REQUIRED if column not in header]
+    columns = list(PLAN_REQUIRED) + (["stage"] if "stage" in header else [])
+    for column in missing:
+        problems.add(label, 1, column, None, "column is missing; plan.csv needs patient_id, service_id, start_date")
+    rows = []
+    if not missing:
+        for line, row in enumerate(reader, start=2):
+            try:
+                pd.Timestamp(restored(row["start_date"])).date()
+            except (ValueError, TypeError):
+                problems.add(label, line, "start_date", row["start_date"], "is not a date; write YYYY-MM-DD")
+                continue
+            rows.append({column: restored((row[column] or "").strip()) for column in columns})
     if problems:
         raise InputError(problems)
     return pd.DataFrame(rows, columns=columns if not missing else list(PLAN_REQUIRED))

@@ -19,10 +19,6 @@ import io
 import json
 from pathlib import Path
 
-import openpyxl
-from openpyxl.comments import Comment
-from openpyxl.worksheet.datavalidation import DataValidation
-
 from optimiser.data import schema
 from optimiser.data.problems import Problem, ProblemList
 
@@ -79,6 +75,8 @@ def workbook_texts(path: str | Path, problems: ProblemList) -> tuple[str | None,
     path = Path(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
+        import openpyxl  # deferred here and below: a folder snapshot never needs it
+
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # a damaged or non-xlsx file: openpyxl raises many kinds
         problems.add(
@@ -128,6 +126,10 @@ BOOLEAN_COLUMNS = ("dementia", "nursing", "bariatric", "double_handed", "weekend
 def write_template(path: str | Path) -> Path:
     """An empty snapshot workbook: every sheet with its header, a note on each column (kind,
     default, hint), drop-down lists for pathway and the yes/no columns, and the snapshot sheet."""
+    import openpyxl
+    from openpyxl.comments import Comment
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     book = openpyxl.Workbook()
     first = book.active
     settings = first

@@ -23,7 +23,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from optimiser.ipacs.streams import VisitStreams
 from optimiser.ipacs.workbook import VISIT_SD, Stay
@@ -60,6 +59,8 @@ class _Tape:
 def package_lengths(stay: Stay, sdlog: float) -> tuple[int, float]:
     """Median and mean of a package length as the visit model draws it: round(lognormal(mu,
     sdlog)), redrawn while <= 0 or >= mean + 3 sd (exact, from the lognormal's distribution)."""
+    from scipy import stats  # deferred: scipy.stats takes most of a second to import
+
     law = stats.lognorm(s=sdlog, scale=math.exp(stay.mu))
     longest = stay.mean + 3 * stay.sd
     days = np.arange(1, int(math.ceil(longest)))

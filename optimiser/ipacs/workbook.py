@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import openpyxl
 
 from optimiser.data.problems import InputError, ProblemList
 from optimiser.ipacs.order import scenario_order
@@ -138,6 +137,8 @@ def read_workbook(path: str | Path) -> Workbook:
         problems.add(name, None, None, None, "is not a file; give the IPACS workbook (.xlsx)")
         raise InputError(problems, subject="workbook")
     try:
+        import openpyxl  # deferred: only an IPACS command needs it
+
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # a damaged or non-xlsx file: openpyxl raises many kinds
         problems.add(name, None, None, None, f"cannot be read as an Excel workbook ({type(error).__name__}); save it as .xlsx")

@@ -23,6 +23,7 @@ from optimiser.solve.greedy import solve_greedy, warm_start_plan
 from optimiser.solve.highs import HighsRoute
 from optimiser.solve.options import Deadline, SolveOptions, Tuning, checked_limits
 from optimiser.solve.parts import no_worse_than_start, solve_by_parts
+from optimiser.solve.progress import Board
 from optimiser.solve.pyomo_route import PyomoRoute
 from optimiser.solve.result import SolveResult
 from optimiser.solve.route import Capability, Route
@@ -57,6 +58,7 @@ def solve(
     work_limit: int | None = None,
     tuning: Tuning = Tuning(),
     cancel: Cancellation | None = None,
+    progress: Board | None = None,
 ) -> SolveResult:
     """Solve a built formulation with one route; returns a SolveResult.
 
@@ -69,7 +71,8 @@ def solve(
     default: measured, it did not pay) the model gets rows that order
     interchangeable pathway-1 patients (``model/dominance.py``: same optimum,
     fewer equivalent branches) and the warm start is swapped to keep them.
-    Ctrl-C (or ``cancel``) stops the solve and returns the best plan found.
+    Ctrl-C (or ``cancel``) stops the solve and returns the best plan found. ``progress``
+    (``progress.py``) is told the plan and bound as they improve (the solve by parts).
     """
     if isinstance(solver, str) and solver == BASELINE:
         return solve_greedy(formulation)
@@ -100,7 +103,7 @@ def solve(
             if options.warm_start is not None:
                 options = options.replace(warm_start=repair(formulation, pairs, options.warm_start))
         if decompose:
-            return solve_by_parts(formulation, route, options, cancellation, polish=searched, tuning=tuning)
+            return solve_by_parts(formulation, route, options, cancellation, polish=searched, tuning=tuning, progress=progress)
         result = route.solve(formulation, options.replace(work_limit=None), cancellation)
         return no_worse_than_start(formulation, result, options.warm_start)
 

@@ -135,6 +135,9 @@ class HighsRoute:
             solution.col_value = np.asarray(options.warm_start, dtype=float).tolist()
             solution.value_valid = True
             highs.setSolution(solution)
+        if options.on_progress is not None:
+            report = options.on_progress
+            highs.cbMipInterrupt.subscribe(lambda event: report(event.data_out.mip_primal_bound, event.data_out.mip_dual_bound))
         run(highs, cancel)
         info = highs.getInfo()
         has_plan = info.primal_solution_status == 2  # kSolutionStatusFeasible

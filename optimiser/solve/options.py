@@ -23,7 +23,8 @@ class SolveOptions:
     ``time_limit`` seconds (None: none); ``node_limit``: branch-and-bound nodes (a count,
     the same on every machine; routes with ``Capability.NODE_LIMIT``); ``work_limit``:
     neighbourhoods of the search in all (the solve by parts); ``warm_start``: a feasible
-    0/1 vector to start from, used as the route's capabilities allow.
+    0/1 vector to start from, used as the route's capabilities allow; ``on_progress``:
+    called with (plan, bound) as the route's MIP improves them (a progress line), if it can.
     """
 
     time_limit: float | None = None
@@ -34,6 +35,7 @@ class SolveOptions:
     node_limit: int | None = None
     work_limit: int | None = None
     warm_start: np.ndarray | None = field(default=None, compare=False, repr=False)
+    on_progress: object = field(default=None, compare=False, repr=False)  # (plan, bound) as a MIP goes (progress.py)
 
     def replace(self, **changes) -> SolveOptions:
         return dataclasses.replace(self, **changes)

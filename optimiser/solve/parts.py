@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ from optimiser.model.formulation import Formulation
 from optimiser.solve.cancel import Cancellation
 from optimiser.solve.highs import solve_lp
 from optimiser.solve.options import Deadline, SearchSettings, SolveOptions, Tuning
+from optimiser.solve.progress import Board
 from optimiser.solve.result import PartFacts, PartReport, SearchReport, SolveResult, Status, Termination
 from optimiser.solve.route import Route
 from optimiser.solve.search import Search
@@ -54,6 +56,7 @@ class Part:
     index: int
     model: Formulation
     start: np.ndarray | None
+    report: Callable[[float, float], None] | None = None  # (plan, bound) as its MIP goes (progress.py)
 
 
 class TimeShares:
@@ -98,7 +101,9 @@ class Policy:
         return self.cancel.root.reason if self.cancel.root.cancelled else "stopped at a limit"
 
     def _route(self, part: Part, time_limit: float | None, **changes) -> SolveResult:
-        options = self.options.replace(time_limit=time_limit, threads=1, warm_start=part.start, work_limit=None, **changes)
+        options = self.options.replace(
+            time_limit=time_limit, threads=1, warm_start=part.start, work_limit=None, on_progress=part.report, **changes
+        )
         return self.route.solve(part.model, options, self.cancel)
 
 
@@ -113,7 +118,9 @@ class Plain(Policy):
         began = time.perf_counter()
         polish = self.polish and share is not None
         exact_share = share * self.tuning.parts.polish_split if polish else share
-        options = self.options.replace(time_limit=exact_share, threads=1, warm_start=part.start, work_limit=None, seed=seed)
+        options = self.options.replace(
+            time_limit=exact_share, threads=1, warm_start=part.start, work_limit=None, seed=seed, on_progress=part.report
+        )
         result = self.route.solve(part.model, options, cancel)
         if polish and result.status == Status.FEASIBLE and result.x is not None:
             left = share - (time.perf_counter() - began)
@@ -295,9 +302,11 @@ def solve_by_parts(
     polish: bool = False,
     network_lp: bool = True,
     tuning: Tuning = Tuning(),
+    progress: Board | None = None,
 ) -> SolveResult:
     """Solve every part with ``route`` (threads spread over parts) under the policy
-    ``choose_policy`` picks; ``polish``: follow the route by the neighbourhood search."""
+    ``choose_policy`` picks; ``polish``: follow the route by the neighbourhood search;
+    ``progress``: told each part's plan and bound as they improve."""
     started = time.perf_counter()
     deadline = Deadline(options.time_limit, started)
     parts = components(formulation)
@@ -313,12 +322,22 @@ def solve_by_parts(
     policy.start(len(milp), workers, deadline)
     warm_start = options.warm_start
     subs: dict[int, Part] = {}
+    if progress is not None:
+        progress.begin(bound, len(parts))
 
     def solve_part(i: int) -> SolveResult:
+        result = _solve_part(i)
+        if progress is not None:
+            progress.part(i, result.objective if result.x is not None else None, result.bound, done=True)
+        return result
+
+    def _solve_part(i: int) -> SolveResult:
         component = parts[i]
         sub = formulation.subset(component.columns)
         start = None if warm_start is None else warm_start[component.columns]
-        part = subs[i] = Part(i, sub, start)
+        part = subs[i] = Part(i, sub, start, None if progress is None else progress.reporter(i))
+        if progress is not None and start is not None:
+            progress.part(i, plan=sub.value(start))
         if cancel.root.cancelled and start is not None:  # stopped before this part began
             unsolved = SolveResult(
                 Status.ERROR, None, float("inf"), float("-inf"), route.name, 0.0, cancel.root.reason, Termination.INTERRUPTED

@@ -18,7 +18,7 @@ DEMO = Path(__file__).resolve().parent.parent / "instances" / "demo"
 COUNTER = itertools.count()
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(edits=damage())
 def test_a_damaged_snapshot_loads_or_is_an_input_error(tmp_path_factory, edits):
     folder = apply(DEMO, tmp_path_factory.mktemp("fuzz") / "s", edits)

@@ -59,8 +59,8 @@ def listed(db: str, *filters: str) -> list[dict]:
 
 def test_every_command_records_a_run_and_export_gives_back_what_it_wrote(db, tmp_path):
     run(db, "allocate", str(DEMO), "--out", str(tmp_path / "plan"), "--work-limit", "5")
-    run(db, "value", str(DEMO), "--out", str(tmp_path / "value"), "--candidates", "1", "--work-limit", "5")
-    run(db, "whatif", str(DEMO), "--close", "S01-HC01", "--work-limit", "5")
+    run(db, "value", str(DEMO), "--out", str(tmp_path / "value"), "--candidates", "1", "--solver", "greedy")
+    run(db, "whatif", str(DEMO), "--close", "S01-HC01", "--solver", "greedy")
     run(
         db,
         "simulate",
@@ -173,7 +173,7 @@ def test_keep_last_takes_the_earlier_plan_from_the_history(db, tmp_path):
 
 
 def _script(db: str, out: Path) -> list[str]:
-    return [sys.executable, "-m", "optimiser", "--db", db, "allocate", str(DEMO), "--out", str(out), "--work-limit", "5"]
+    return [sys.executable, "-m", "optimiser", "--db", db, "allocate", str(DEMO), "--out", str(out), "--solver", "greedy"]
 
 
 def test_two_processes_writing_at_once_are_both_recorded(db, tmp_path):
@@ -199,7 +199,7 @@ def slow(data, *args):
     return real(data, *args)
 store.zlib.compress = slow
 from optimiser.cli import main
-main(["--db", sys.argv[1], "allocate", sys.argv[2], "--out", sys.argv[3], "--work-limit", "5"])
+main(["--db", sys.argv[1], "allocate", sys.argv[2], "--out", sys.argv[3], "--solver", "greedy"])
 """
 
 
@@ -219,7 +219,7 @@ def test_a_run_killed_mid_write_leaves_no_half_written_run(db, tmp_path):
         for table in ("runs", "run_files", "placements", "unplaced"):
             assert connection.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar_one() == 0
     engine.dispose()
-    run(db, "allocate", str(DEMO), "--out", str(tmp_path / "again"), "--work-limit", "5")  # the database is fine
+    run(db, "allocate", str(DEMO), "--out", str(tmp_path / "again"), "--solver", "greedy")  # the database is fine
     assert len(listed(db)) == 1
 
 
@@ -238,7 +238,7 @@ def test_a_database_of_the_previous_schema_is_upgraded_and_still_readable(db, tm
     assert old[0]["user_name"] is None
     with History(db) as history:
         assert history.version == CURRENT
-    run(db, "allocate", str(DEMO), "--out", str(tmp_path / "plan"), "--work-limit", "5")
+    run(db, "allocate", str(DEMO), "--out", str(tmp_path / "plan"), "--solver", "greedy")
     runs = listed(db)
     assert len(runs) == 2 and runs[0]["user_name"] is not None
 
@@ -290,3 +290,16 @@ def test_a_hubs_week_from_workbooks(db, tmp_path):
     run(db, "history", "export", first["run_id"], "--out", str(tmp_path / "monday-again"))
     for name in ("plan.csv", "unplaced.csv", "summary.json"):
         assert (tmp_path / "monday-again" / name).read_bytes() == (tmp_path / "monday" / name).read_bytes()
+
+
+def test_a_snapshot_kept_in_postgresql_is_the_snapshot_of_its_folder(postgres_server):
+    """The snapshot source by URL, on the real server: one table per file, and `snapshot`."""
+    from test_sources import TABLE_NAMES, database_of
+
+    from optimiser import load_snapshot
+
+    url = database_of(DEMO, postgres_server.create_database(f"snapshot_{os.getpid()}"))
+    ours, theirs = load_snapshot(url), load_snapshot(DEMO)
+    assert ours.settings == theirs.settings
+    for name in TABLE_NAMES:
+        pd.testing.assert_frame_equal(getattr(ours, name), getattr(theirs, name), check_dtype=False, obj=name)

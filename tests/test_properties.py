@@ -16,7 +16,7 @@ def as_dict(plan) -> dict:
     return {row.patient_id: (row.service_id, int(row.day)) for row in plan.placements.itertuples()}
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), patients=st.integers(1, 12), services=st.integers(1, 5), horizon=st.integers(1, 10))
 def test_plan_feasible_and_never_worse_than_greedy(seed, patients, services, horizon):
     with tempfile.TemporaryDirectory() as folder:

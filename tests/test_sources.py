@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -100,24 +101,24 @@ def test_the_template_has_every_sheet_header_note_and_list(tmp_path):
     assert list(plan.placements["service_id"]) == ["C1"]
 
 
-def database_of(folder: Path, path: Path, change=None) -> str:
-    """The folder's files as tables of a SQLite database; returns its URL."""
-    import sqlite3
+def database_of(folder: Path, path, change=None) -> str:
+    """The folder's files as tables of a database: a SQLite file at ``path``, or the
+    database at the URL ``path``; returns its URL."""
+    import sqlalchemy
 
-    import pandas as pd
-
-    connection = sqlite3.connect(path)
+    url = path if isinstance(path, str) and "://" in path else f"sqlite:///{path}"
+    engine = sqlalchemy.create_engine(url)
     for file in sorted(folder.glob("*.csv")):
         frame = pd.read_csv(file, dtype=str, keep_default_na=False)
         if change is not None:
             frame = change(file.stem, frame)
-        frame.to_sql(file.stem, connection, index=False)
+        frame.to_sql(file.stem, engine, index=False)
     rows = []
     for key, value in tomllib.loads((folder / "snapshot.toml").read_text()).items():
         rows += [(f"{key}.{k}", str(v)) for k, v in value.items()] if isinstance(value, dict) else [(key, str(value))]
-    pd.DataFrame(rows, columns=["key", "value"]).to_sql("snapshot", connection, index=False)
-    connection.close()
-    return f"sqlite:///{path}"
+    pd.DataFrame(rows, columns=["key", "value"]).to_sql("snapshot", engine, index=False)
+    engine.dispose()
+    return url
 
 
 def test_a_database_gives_the_plan_of_its_folder_and_problems_name_table_and_row(tmp_path):
@@ -144,3 +145,18 @@ def test_a_database_that_cannot_be_reached_is_an_input_error_without_its_passwor
     result = CliRunner().invoke(main, ["validate", "postgresql://hub:s3cret@127.0.0.1:9/none"])
     assert result.exit_code == 2 and "cannot be read as a snapshot database" in result.stderr
     assert "s3cret" not in result.stderr and "***" in result.stderr
+
+
+TABLE_NAMES = ("patients", "services", "capacity", "localities", "coverage", "travel", "equipment", "pinned", "care_bands")
+
+
+@pytest.mark.parametrize("instance", ["demo", "ics"])
+@pytest.mark.parametrize("source", ["workbook", "database"])
+def test_workbook_and_database_give_the_snapshot_of_the_folder(tmp_path, instance, source):
+    folder = DEMO.parent / instance
+    made = workbook_of(folder, tmp_path / "s.xlsx") if source == "workbook" else database_of(folder, tmp_path / "s.db")
+    ours, theirs = load_snapshot(made), load_snapshot(folder)
+    assert ours.settings == theirs.settings
+    for name in TABLE_NAMES:
+        pd.testing.assert_frame_equal(getattr(ours, name), getattr(theirs, name), check_dtype=False, obj=name)
+    assert len(ours.patients) == len(theirs.patients) > 0

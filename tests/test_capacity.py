@@ -49,3 +49,21 @@ def test_capacity_past_horizon_is_ignored(tmp_path):
     )
     assert plan.placements.empty
     assert plan.unplaced["reason"].iloc[0].startswith("capacity")
+
+
+def test_hours_a_sums_rounding_short_of_the_need_still_fit_as_the_rooms_count_them(tmp_path):
+    """2.4999999999996 carer-hours (a sum's rounding, as a simulated day writes) take five
+    half-hour packages: the rows, the greedy plan and the solve count it alike. A sixth
+    patient's 0.6667 hours make the row's integer multiplier 10,000, which floored it to
+    24,999 (2.4999 hours) and the greedy warm start broke the row."""
+    from optimiser import load_snapshot
+    from optimiser.model.formulation import build_formulation
+    from optimiser.solve.greedy import warm_start_plan
+
+    patients = [home_patient(f"P{i}", 0.5, ready=-2) for i in range(5)] + [home_patient("Q", 0.6667)]
+    capacity = [{"service_id": "R", "date": day(0), "amount": "2.4999999999996"}]
+    plan = solve(tmp_path, patients=patients, services=[home()], capacity=capacity)
+    assert set(placed(plan)) == {f"P{i}" for i in range(5)}
+    formulation = build_formulation(load_snapshot(tmp_path / "snapshot"))
+    greedy = warm_start_plan(formulation)
+    assert formulation.violations(greedy) == [] and greedy.sum() == 5

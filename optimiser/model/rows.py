@@ -50,8 +50,10 @@ def integral(block: RowBlock) -> RowBlock:
 
     With x binary the left side is then an integer, so flooring the right side
     keeps every integer solution and cuts off fractional ones (e.g. 2.5 free
-    beds admit 2 patients). If a coefficient is not a small-denominator
-    rational, the block is left as it is.
+    beds admit 2 patients). A right-hand side within ``TOLERANCE`` below a multiple
+    counts as it (2.4999999999996 carer-hours, a sum's rounding, admit 2.5), as every
+    family's room counts it. If a coefficient is not a small-denominator rational, the
+    block is left as it is.
     """
     if block.size == 0:
         return block
@@ -60,7 +62,7 @@ def integral(block: RowBlock) -> RowBlock:
     except ScalingError:
         return block
     block.coef = np.round(block.coef * multiplier)
-    block.upper = np.floor(block.upper * multiplier + TOLERANCE)
+    block.upper = np.floor((block.upper + TOLERANCE) * multiplier)  # the rooms' tolerance, in the row's own units
     block.scale = float(multiplier)
     return block
 

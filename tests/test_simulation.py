@@ -236,6 +236,24 @@ def test_a_flow_file_error_exits_2_naming_file_key_and_value(tmp_path):
     assert not out.exists() and "Traceback" not in result.output
 
 
+def test_the_optimiser_policy_may_plan_over_a_shorter_horizon(tmp_path):
+    """policy.horizon_days: the optimiser policy's daily state spans that many days; first come
+    first served keeps the snapshot's; a bad value is an input error naming the key."""
+    from optimiser.data.problems import InputError
+    from optimiser.simulate.engine import Run, draw_run
+
+    snapshot = load_snapshot(ROOT / "instances" / "demo")
+    flow_file = tmp_path / "flow.toml"
+    flow_file.write_text("days = 2\nruns = 1\n[policy]\nhorizon_days = 4\n")
+    flow = read_flow(flow_file, snapshot)
+    draws = draw_run(snapshot, flow, run_seeds(flow)[0])
+    assert Run(snapshot, flow, draws, "optimiser", 0).state(0).horizon == 4 < snapshot.horizon
+    assert Run(snapshot, flow, draws, "fifo", 0).state(0).horizon == snapshot.horizon
+    flow_file.write_text("[policy]\nhorizon_days = 0\n")
+    with pytest.raises(InputError, match="policy.horizon_days"):
+        read_flow(flow_file, snapshot)
+
+
 def test_places_below_the_free_capacity_are_an_input_error(tmp_path):
     folder = unlimited_snapshot(tmp_path / "s", 0)
     services = pd.read_csv(folder / "services.csv", dtype=str)

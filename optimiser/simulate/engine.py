@@ -314,7 +314,10 @@ class Run:
         pinned = self.pinned[self.pinned["patient_id"].isin(set(waiting["patient_id"]))].reset_index(drop=True)
         state = copy.copy(base)
         state.content_hash = None
-        state.settings = dataclasses.replace(base.settings, snapshot_date=self.date(t))
+        horizon_days = base.settings.horizon_days
+        if self.policy == "optimiser" and self.flow.horizon_days is not None:  # a shorter plan a day, if asked
+            horizon_days = min(horizon_days, self.flow.horizon_days)
+        state.settings = dataclasses.replace(base.settings, snapshot_date=self.date(t), horizon_days=horizon_days)
         state.patients = waiting[[c for c in base.patients.columns if c not in DERIVED]]
         state.capacity = capacity
         state.equipment = equipment

@@ -58,6 +58,7 @@ class Flow:
     work_limit: int | None = None
     known_release_days: int = 3
     threads: int = 1
+    horizon_days: int | None = None  # the optimiser policy's planning horizon (None: the snapshot's)
     return_days: int = 2
     deliveries: tuple[Delivery, ...] = ()
     source: str = "flow.toml"
@@ -90,6 +91,7 @@ class Flow:
                 "work_limit": self.work_limit,
                 "known_release_days": self.known_release_days,
                 "threads": self.threads,
+                **({"horizon_days": self.horizon_days} if self.horizon_days is not None else {}),
             },
             "equipment": {
                 "return_days": self.return_days,
@@ -116,7 +118,7 @@ KEYS = {
     "arrivals.rate": {"pathway", "site", "per_day"},
     "length_of_stay": {"pathway1", "pathway2", "pathway3"},
     "length_of_stay.pathway": {"distribution", "median", "mean", "days"},
-    "policy": {"time_limit", "work_limit", "known_release_days", "threads"},
+    "policy": {"time_limit", "work_limit", "known_release_days", "threads", "horizon_days"},
     "equipment": {"return_days", "delivery"},
     "equipment.delivery": {"store", "item", "per_week"},
 }
@@ -266,6 +268,7 @@ def parse_flow(settings: dict, snapshot: Snapshot, read: _Reader, source: str = 
     )
     known = read.number(policy, "known_release_days", "policy.", flow.known_release_days, minimum=0, whole=True)
     threads = read.number(policy, "threads", "policy.", flow.threads, minimum=1, whole=True)
+    horizon_days = read.number(policy, "horizon_days", "policy.", None, minimum=1, whole=True)
 
     equipment = read.table(settings, "equipment", "")
     read.keys(equipment, KEYS["equipment"], "equipment.")
@@ -300,6 +303,7 @@ def parse_flow(settings: dict, snapshot: Snapshot, read: _Reader, source: str = 
         work_limit=work_limit,
         known_release_days=known,
         threads=threads,
+        horizon_days=None if horizon_days is None else int(horizon_days),
         return_days=return_days,
         deliveries=tuple(deliveries),
         source=source,

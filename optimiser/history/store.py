@@ -32,6 +32,7 @@ import optimiser.history.schema as schema
 from optimiser.history.schema import CURRENT, MIGRATIONS, VERSION_1
 
 BUSY_SECONDS = 60.0  # how long a SQLite writer waits for another's lock
+CONNECT_SECONDS = 10  # how long to wait for a PostgreSQL server to answer
 ENVIRONMENT = "OPTIMISER_DB"
 CONFIG_ENVIRONMENT = "OPTIMISER_CONFIG"
 ADVISORY_LOCK = 0x6F707469  # PostgreSQL advisory lock key for schema changes ("opti")
@@ -339,6 +340,8 @@ def _engine(url: str) -> sa.Engine:
     """An engine; SQLite: the file's folder made, a busy timeout, and ``BEGIN IMMEDIATE`` so
     a transaction takes the write lock when it starts (no lock upgrade to deadlock on)."""
     parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "postgresql":  # a server that does not answer: give up, and warn, in 10 s
+        return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_SECONDS})
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":

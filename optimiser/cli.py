@@ -28,6 +28,7 @@ from optimiser.analysis.whatif import parse_change
 from optimiser.analysis.whatif import whatif as run_whatif
 from optimiser.api import SOLVERS, allocate
 from optimiser.constants import BED_DAY_COST
+from optimiser.data.database import shown
 from optimiser.data.files import plan_placements, read_plan_placements, safe_csv, write_atomic, write_folder
 from optimiser.data.identifiers import KEY_VARIABLE, pseudonym_key
 from optimiser.data.problems import InputError
@@ -37,7 +38,6 @@ from optimiser.generate import generate_snapshot
 from optimiser.history import History, HistoryError, RunRecord, history_url
 from optimiser.history.diff import diff_runs
 from optimiser.history.recording import folder_files, plan_rows, snapshot_copy, source_label
-from optimiser.history.store import shown_url
 from optimiser.ipacs.compare import compare_ipacs
 from optimiser.ipacs.convert import converted_files
 from optimiser.ipacs.outputs import run_ipacs
@@ -795,7 +795,7 @@ def _open_history() -> History:
         raise HistoryProblem(str(error)) from None
     except (sa_exc.SQLAlchemyError, OSError) as error:
         raise HistoryProblem(
-            f"{shown_url(history_url(_history_url()))}: cannot be opened ({type(error).__name__}: {error})"
+            f"{shown(history_url(_history_url()))}: cannot be opened ({type(error).__name__}: {error})"
         ) from None
 
 

@@ -340,3 +340,19 @@ def append_rows(folder: Path, name: str, rows: list[dict]) -> None:
             writer.writeheader()
         for row in rows:
             writer.writerow(row)
+
+
+def checked_decision(state, formulation, result, folder: Path) -> tuple[list, float, float]:
+    """A simulated day's decision through the independent checker: the state written as a
+    snapshot folder and the plan as a plan folder under ``folder``; (violations, the
+    checker's objective, the plan's objective)."""
+    from checker import check_plan_folder
+
+    from optimiser.analysis.plan import make_plan
+    from optimiser.data.files import snapshot_files, write_folder
+
+    write_folder(folder / "state", snapshot_files(state))
+    plan = make_plan(formulation, result)
+    plan.write(folder / "plan")
+    violations, objective = check_plan_folder(folder / "state", folder / "plan")
+    return violations, objective, plan.objective

@@ -12,15 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from checker import check_plan_folder
 from click.testing import CliRunner
-from helpers import day, write_snapshot
+from helpers import checked_decision, day, write_snapshot
 from scipy import stats
 
 from optimiser import load_snapshot
-from optimiser.analysis.plan import make_plan
 from optimiser.cli import main
-from optimiser.data.files import snapshot_files, write_folder
 from optimiser.simulate import simulate
 from optimiser.simulate.engine import simulate_run
 from optimiser.simulate.flow import read_flow
@@ -156,13 +153,9 @@ def test_every_days_decision_passes_the_independent_checker(demo_runs, tmp_path)
     _, _, _, decisions = demo_runs
     checked = 0
     for i, (_, _, _, state, formulation, result) in enumerate(decisions[:: max(1, len(decisions) // 8)]):
-        folder, plan_folder = tmp_path / f"state{i}", tmp_path / f"plan{i}"
-        write_folder(folder, snapshot_files(state))
-        plan = make_plan(formulation, result)
-        plan.write(plan_folder)
-        violations, objective = check_plan_folder(folder, plan_folder)
+        violations, objective, planned = checked_decision(state, formulation, result, tmp_path / f"day{i}")
         assert violations == []
-        assert math.isclose(objective, plan.objective, rel_tol=1e-9, abs_tol=1e-9)
+        assert math.isclose(objective, planned, rel_tol=1e-9, abs_tol=1e-9)
         checked += 1
     assert checked >= 6
 

@@ -20,12 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from checker import check_plan_folder
-from helpers import day, write_snapshot
+from helpers import checked_decision, day, write_snapshot
 
 from optimiser import load_snapshot
-from optimiser.analysis.plan import make_plan
-from optimiser.data.files import snapshot_files, write_folder
 from optimiser.generate import generate_snapshot
 from optimiser.model.rules import band_use
 from optimiser.simulate import simulate
@@ -119,14 +116,10 @@ def test_every_v2_days_decision_passes_the_independent_checker(v2_runs, tmp_path
     _, _, _, decisions = v2_runs
     objectives = 0
     for i, (_, _, state, formulation, result) in enumerate(decisions):
-        folder, plan_folder = tmp_path / f"state{i}", tmp_path / f"plan{i}"
-        write_folder(folder, snapshot_files(state))
-        plan = make_plan(formulation, result)
-        plan.write(plan_folder)
-        violations, objective = check_plan_folder(folder, plan_folder)
+        violations, objective, planned = checked_decision(state, formulation, result, tmp_path / f"day{i}")
         assert violations == []
         if (state.patients["priority"] % 1 == 0).all():  # a patient in an interim bed has a scaled priority
-            assert math.isclose(objective, plan.objective, rel_tol=1e-9, abs_tol=1e-9)
+            assert math.isclose(objective, planned, rel_tol=1e-9, abs_tol=1e-9)
             objectives += 1
     assert len(decisions) == 12 and objectives >= 2
 

@@ -16,7 +16,6 @@ import datetime as dt
 import getpass
 import json
 import os
-import platform
 import secrets
 import socket
 import tomllib
@@ -29,7 +28,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 import optimiser.history.schema as schema
+from optimiser.data.database import shown
 from optimiser.history.schema import CURRENT, MIGRATIONS, VERSION_1
+from optimiser.simulate.results import versions
 
 BUSY_SECONDS = 60.0  # how long a SQLite writer waits for another's lock
 CONNECT_SECONDS = 10  # how long to wait for a PostgreSQL server to answer
@@ -76,14 +77,6 @@ def history_url(given: str | None = None) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
-
-
-def shown_url(url: str) -> str:
-    """The URL as it may be printed: the password hidden."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("://", 1)[0] + "://..."
 
 
 @dataclass
@@ -140,18 +133,6 @@ def new_run_id(started: dt.datetime) -> str:
     return f"{started.astimezone(dt.timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
-def versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"python": platform.python_version()}
-    for name in ("optimiser", "highspy", "ortools", "pyomo", "pandas", "sqlalchemy"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return found
-
-
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -164,7 +145,7 @@ class History:
         try:
             self.engine = _engine(self.url)
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as error:
-            raise HistoryError(f"{shown_url(self.url)}: not a database URL this machine can open ({error})") from None
+            raise HistoryError(f"{shown(self.url)}: not a database URL this machine can open ({error})") from None
         self.version = self._prepare()
 
     def close(self) -> None:
@@ -185,16 +166,14 @@ class History:
             names = set(sa.inspect(connection).get_table_names())
             if "optimiser_schema" not in names:
                 if "runs" in names:
-                    raise HistoryError(
-                        f"{shown_url(self.url)}: has a 'runs' table but no optimiser_schema; not an optimiser history"
-                    )
+                    raise HistoryError(f"{shown(self.url)}: has a 'runs' table but no optimiser_schema; not an optimiser history")
                 schema.metadata.create_all(connection)
                 connection.execute(schema.schema_version.insert().values(version=CURRENT))
                 return CURRENT
             version = connection.execute(sa.select(schema.schema_version.c.version)).scalar_one()
             if version > CURRENT:
                 raise HistoryError(
-                    f"{shown_url(self.url)}: written by a newer optimiser (history schema {version}, this one reads up to "
+                    f"{shown(self.url)}: written by a newer optimiser (history schema {version}, this one reads up to "
                     f"{CURRENT}); upgrade optimiser"
                 )
             for step in range(version, CURRENT):
@@ -225,7 +204,7 @@ class History:
             "snapshot_hash": record.snapshot_hash,
             "snapshot_source": record.snapshot_source,
             "out_dir": record.out_dir,
-            "versions": json.dumps(versions(), sort_keys=True),
+            "versions": json.dumps(versions(("pyomo", "sqlalchemy")), sort_keys=True),
             "status": record.status,
             "objective": record.objective,
             "bound": record.bound,
@@ -291,7 +270,7 @@ class History:
             found = self.runs(command=command, limit=1)
             if not found:
                 what = f"{command} run" if command else "run"
-                raise HistoryError(f"no {what} is recorded in {shown_url(self.url)}")
+                raise HistoryError(f"no {what} is recorded in {shown(self.url)}")
             return found[0]
         column = schema.runs.c.run_id
         matches = column.startswith(reference, autoescape=True)
@@ -304,7 +283,7 @@ class History:
         if exact:
             return exact[0]
         if not rows:
-            raise HistoryError(f"no run '{reference}' in {shown_url(self.url)}; `optimiser history list` shows the run ids")
+            raise HistoryError(f"no run '{reference}' in {shown(self.url)}; `optimiser history list` shows the run ids")
         if len(rows) > 1:
             raise HistoryError(f"'{reference}' starts more than one run id; give more of it")
         return rows[0]

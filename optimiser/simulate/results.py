@@ -116,10 +116,11 @@ def summarise(daily: pd.DataFrame, patients: pd.DataFrame, flow: Flow, seconds: 
     }
 
 
-def versions() -> dict:
-    """The versions of what made the results: Python, this package and its solvers."""
+def versions(also: tuple[str, ...] = ()) -> dict:
+    """The versions of what made the results: Python, this package and its solvers (and the
+    packages ``also`` names)."""
     found = {"python": platform.python_version()}
-    for name in ("optimiser", "numpy", "pandas", "scipy", "highspy", "ortools", "distributed"):
+    for name in ("optimiser", "numpy", "pandas", "scipy", "highspy", "ortools", "distributed", *also):
         try:
             found[name] = version(name)
         except PackageNotFoundError:

@@ -3,13 +3,17 @@
     python -m benchmarks.simulate instances/ics --tag limit2 --time-limit 2 --runs 20
     python -m benchmarks.simulate instances/ics --tag limit10 --time-limit 10 --runs 4 --policies optimiser
     python -m benchmarks.simulate --compare limit2 limit0.5 limit10
+    python -m benchmarks.simulate instances/ics --tag h4-10b --time-limit 10 --first-run 10 --runs 10
+    python -m benchmarks.simulate --compare h4-2 h4-10a+h4-10b
 
-Each call simulates with the flow file's days and seed (its runs unless --runs: the first N
-runs are the same streams whatever N), on a LocalCluster of --workers processes, and writes
-benchmarks/results/simulation-TAG.json: per policy and run the total delayed bed-days (by
-pathway), the waits, the seconds its decisions took, and the wall time. ``--compare`` reads
-such files and prints, for the runs they share, each setting's figures and the paired
-differences of delayed bed-days with 95% intervals.
+Each call simulates with the flow file's days and seed (its runs unless --runs: run r is the
+same stream whatever the number of runs), on a LocalCluster of --workers processes, and
+writes benchmarks/results/simulation-TAG.json: per policy and run the total delayed bed-days
+(by pathway), the waits (a count of placements by days waited, so that chunks merge
+exactly), the seconds its decisions took, and the wall time. ``--first-run K`` simulates runs
+K to K + runs - 1 only, so that a long setting can be run in chunks. ``--compare`` reads
+such files (``A+B`` joins the chunks of one setting) and prints, for the runs they share,
+each setting's figures and the paired differences of delayed bed-days with 95% intervals.
 """
 
 from __future__ import annotations
@@ -27,39 +31,47 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def run(args) -> None:
     from optimiser import load_snapshot
-    from optimiser.simulate import simulate
+    from optimiser.simulate.flow import read_flow
+    from optimiser.simulate.runner import run_tasks, tasks_of
+    from optimiser.simulate.simulation import gather
 
     snapshot = load_snapshot(args.snapshot)
-    started = time.perf_counter()
-    result = simulate(
-        snapshot,
-        args.flow,
-        runs=args.runs,
+    flow = read_flow(args.flow or Path(args.snapshot) / "flow.toml", snapshot)
+    count = args.runs or flow.runs
+    flow = flow.with_options(
+        runs=args.first_run + count,
         days=args.days,
         policies=tuple(args.policies.split(",")) if args.policies else None,
         time_limit=args.time_limit,
         work_limit=args.work_limit,
-        workers=args.workers,
-        progress=True,
     )
+    tasks = [task for task in tasks_of(flow) if task.run >= args.first_run]
+    started = time.perf_counter()
+    result = gather(flow, tasks, run_tasks({0: snapshot}, tasks, workers=args.workers, progress=True))
     wall = time.perf_counter() - started
     daily, patients = result.daily, result.patients
-    record = {"tag": args.tag, "snapshot": str(args.snapshot), "days": result.flow.days, "runs": result.flow.runs, "wall_s": wall}
-    record["time_limit"], record["work_limit"] = result.flow.time_limit, result.flow.work_limit
+    run_ids = list(range(args.first_run, args.first_run + count))
+    record = {"tag": args.tag, "snapshot": str(args.snapshot), "flow": str(args.flow or "flow.toml")}
+    record |= {"days": flow.days, "runs": count, "run_ids": run_ids, "wall_s": wall, "horizon_days": flow.horizon_days}
+    record["time_limit"], record["work_limit"] = flow.time_limit, flow.work_limit
     record["policies"] = {}
-    for policy in result.flow.policies:
+    for policy in flow.policies:
         mine = daily[daily["policy"] == policy]
         placed = patients[(patients["policy"] == policy) & patients["placed_day"].notna()]
         seconds = result.decision_seconds
+        waits = placed["wait_days"].astype(int).value_counts().sort_index()
         record["policies"][policy] = {
-            "delayed_bed_days": mine.groupby("run")["delayed_bed_days"].sum().tolist(),
+            "delayed_bed_days": mine.groupby("run")["delayed_bed_days"].sum().reindex(run_ids).tolist(),
             "by_pathway": {
-                str(k): mine[mine["pathway"] == k].groupby("run")["delayed_bed_days"].sum().tolist() for k in (1, 2, 3)
+                str(k): mine[mine["pathway"] == k].groupby("run")["delayed_bed_days"].sum().reindex(run_ids).tolist()
+                for k in (1, 2, 3)
             },
             "mean_wait": float(placed["wait_days"].astype(float).mean()),
             "p95_wait": float(np.percentile(placed["wait_days"].astype(float), 95)),
-            "placed_per_run": float(len(placed) / result.flow.runs),
-            "seconds_per_day": float(seconds.loc[seconds["policy"] == policy, "seconds"].mean() / result.flow.days),
+            "wait_counts": {str(int(k)): int(v) for k, v in waits.items()},
+            "placed_per_run": float(len(placed) / count),
+            "seconds_per_day": float(seconds.loc[seconds["policy"] == policy, "seconds"].mean() / flow.days),
+            "seconds_per_run": seconds.loc[seconds["policy"] == policy, "seconds"].tolist(),
         }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"simulation-{args.tag}.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -78,27 +90,73 @@ def _interval(values) -> str:
     return f"{values.mean():,.0f} ({values.mean() - half:,.0f} to {values.mean() + half:,.0f})"
 
 
-def compare(tags: list[str]) -> None:
-    records = [json.loads((RESULTS / f"simulation-{tag}.json").read_text()) for tag in tags]
-    runs = min(record["runs"] for record in records)
-    print(f"{runs} runs shared by {', '.join(tags)}")
-    settings = []
+def _by_run(record: dict) -> dict[str, dict[int, dict]]:
+    """A record's figures by policy and run id (files before --first-run hold runs 0 to runs - 1)."""
+    run_ids = record.get("run_ids", list(range(record["runs"])))
+    out: dict[str, dict[int, dict]] = {}
+    for policy, figures in record["policies"].items():
+        seconds = figures.get("seconds_per_run", [figures["seconds_per_day"] * record["days"]] * len(run_ids))
+        out[policy] = {
+            run: {
+                "total": figures["delayed_bed_days"][i],
+                "pathways": {k: figures["by_pathway"][k][i] for k in ("1", "2", "3")},
+                "seconds": seconds[i],
+            }
+            for i, run in enumerate(run_ids)
+        }
+    return out
+
+
+def _setting(tag: str) -> tuple[dict, dict[str, dict[int, dict]], dict[str, dict[int, int] | None]]:
+    """The record of one setting (``A+B``: its chunks joined), its figures by run and its wait counts."""
+    records = [json.loads((RESULTS / f"simulation-{part}.json").read_text()) for part in tag.split("+")]
+    by_run: dict[str, dict[int, dict]] = {}
+    waits: dict[str, dict[int, int] | None] = {}
     for record in records:
-        for policy, figures in record["policies"].items():
-            label = f"{policy}@{record['tag']}" if policy != "fifo" else "fifo"
-            if any(label == known for known, _ in settings):
+        for policy, runs in _by_run(record).items():
+            by_run.setdefault(policy, {}).update(runs)
+            counts = record["policies"][policy].get("wait_counts")
+            if counts is None or waits.get(policy, {}) is None:
+                waits[policy] = None
+            else:
+                mine = waits.setdefault(policy, {})
+                for wait, n in counts.items():
+                    mine[int(wait)] = mine.get(int(wait), 0) + n
+    return records[0], by_run, waits
+
+
+def _wait_figures(counts: dict[int, int] | None, figures: dict) -> str:
+    if counts is None:  # an older file: its own figures, over all its runs
+        return f"wait mean {figures['mean_wait']:.1f}, p95 {figures['p95_wait']:.0f} (all its runs)"
+    days = np.array(sorted(counts))
+    n = np.array([counts[d] for d in days])
+    p95 = days[np.searchsorted(np.cumsum(n), 0.95 * n.sum())]
+    return f"wait mean {(days * n).sum() / n.sum():.2f}, p95 {p95}"
+
+
+def compare(tags: list[str]) -> None:
+    settings = []
+    for tag in tags:
+        record, by_run, waits = _setting(tag)
+        for policy, runs in by_run.items():
+            label = f"{policy}@{tag}" if policy != "fifo" else "fifo"
+            if any(label == known for known, *_ in settings):
                 continue
-            settings.append((label, figures))
-            print(
-                f"{label:>20}: delayed bed-days {_interval(figures['delayed_bed_days'][:runs])}; "
-                f"wait mean {figures['mean_wait']:.1f}, p95 {figures['p95_wait']:.0f}; {figures['seconds_per_day']:.2f} s/day"
-            )
-    for i, (first, a) in enumerate(settings):
-        for second, b in settings[i + 1 :]:
-            difference = np.asarray(a["delayed_bed_days"][:runs]) - np.asarray(b["delayed_bed_days"][:runs])
+            settings.append((label, runs, waits[policy], record["policies"][policy], record["days"]))
+    shared = sorted(set.intersection(*(set(runs) for _, runs, *_ in settings)))
+    print(f"{len(shared)} runs shared by {', '.join(tags)}: {shared[0]} to {shared[-1]}")
+    for label, runs, waits, figures, days in settings:
+        totals = [runs[r]["total"] for r in shared]
+        seconds = np.mean([runs[r]["seconds"] for r in runs]) / days
+        print(
+            f"{label:>24}: delayed bed-days {_interval(totals)}; {_wait_figures(waits, figures)}; "
+            f"{seconds:.2f} s/day over its {len(runs)} runs"
+        )
+    for i, (first, a, *_) in enumerate(settings):
+        for second, b, *_ in settings[i + 1 :]:
+            difference = [a[r]["total"] - b[r]["total"] for r in shared]
             pathways = ", ".join(
-                f"P{k} {np.mean(np.asarray(a['by_pathway'][k][:runs]) - np.asarray(b['by_pathway'][k][:runs])):+,.0f}"
-                for k in ("1", "2", "3")
+                f"P{k} {np.mean([a[r]['pathways'][k] - b[r]['pathways'][k] for r in shared]):+,.0f}" for k in ("1", "2", "3")
             )
             print(f"{first} - {second}: {_interval(difference)} ({pathways})")
 
@@ -113,6 +171,7 @@ def main(argv=None) -> None:
     parser.add_argument("--policies", default=None)
     parser.add_argument("--time-limit", type=float, default=None)
     parser.add_argument("--work-limit", type=int, default=None)
+    parser.add_argument("--first-run", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--compare", nargs="+", default=None)
     args = parser.parse_args(argv)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.data.files import write_atomic
+from optimiser.simulate.flow import policy_lines
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,7 @@ def _flow_file(figures: dict, size: str, seed: int) -> str:
         lines += ["", "[[arrivals.rate]]", f"pathway = {k}", f"per_day = {figure['per_day']:g}"]
     lines += ["", "[length_of_stay]"]
     lines += [f"pathway{k} = {{ median = {median:g}, mean = {mean:g} }}" for k, (median, mean) in FLOW_STAYS.items()]
-    lines += ["", "[policy]", "time_limit = 2", "known_release_days = 3", "", "[equipment]", "return_days = 2", ""]
+    lines += ["", *policy_lines(), "", "[equipment]", "return_days = 2", ""]
     return "\n".join(lines)
 
 

@@ -264,7 +264,7 @@ def test_the_conversion_is_a_valid_snapshot_and_flow(tmp_path, book):
     snapshot = load_snapshot(folder)
     check_places(snapshot)
     flow = read_flow(folder / "flow.toml", snapshot)
-    assert flow.days == 181 and len(snapshot.services) == 9
+    assert flow.days == 181 and len(snapshot.services) == 9 and flow.horizon_days == 4
     assert len(snapshot.patients) == sum(book.queue.values())
     services = snapshot.services.set_index("service_id")
     assert services.loc["P2_B", "places"] == 102 and services.loc["P1_B", "places"] == 230

@@ -30,33 +30,41 @@ STAYS = {
     2: ("exponential", {"mean": 2.5}),
     3: ("fixed", {"days": 2.5}),
 }
-OCCUPANTS = 12  # day-0 occupants of each service, when the test asks for them
+OCCUPANTS = 12  # day-0 occupants of each service of locality B (locality A's start empty)
+RUNS = 200
 
 
-def unlimited_snapshot(folder: Path, occupants: int) -> Path:
-    """One service a pathway with room for everyone (so first come first served places each
-    patient on the ready day: an infinite-server queue), one day-0 patient a pathway."""
-    patients = [
-        {
-            "patient_id": f"P{k}",
-            "site": "H",
-            "locality": "A",
-            "pathway": k,
-            "ready_date": day(0),
-            "care_hours": 1 if k == 1 else "",
-        }
-        for k in (1, 2, 3)
-    ]
-    services = [{"service_id": f"S{k}", "pathway": k, "locality": "A", "places": 1000 + occupants} for k in (1, 2, 3)]
-    capacity = [{"service_id": f"S{k}", "date": day(0), "amount": 1000} for k in (1, 2, 3)]
+def unlimited_snapshot(folder: Path) -> Path:
+    """Two localities, each with one service a pathway with room for everyone (so first come
+    first served places each patient on the ready day: an infinite-server queue) and one day-0
+    patient a pathway. Services S1-S3 (locality A) start empty; T1-T3 (locality B) start with
+    OCCUPANTS occupants. A patient reaches only its own locality's services, and each site has
+    its own arrivals, so one simulation holds both queues side by side."""
+    patients, services, capacity = [], [], []
+    for locality, prefix, occupants in (("A", "S", 0), ("B", "T", OCCUPANTS)):
+        for k in (1, 2, 3):
+            patients.append(
+                {
+                    "patient_id": f"P{k}{locality}",
+                    "site": f"H{locality}",
+                    "locality": locality,
+                    "pathway": k,
+                    "ready_date": day(0),
+                    "care_hours": 1 if k == 1 else "",
+                }
+            )
+            services.append({"service_id": f"{prefix}{k}", "pathway": k, "locality": locality, "places": 1000 + occupants})
+            capacity.append({"service_id": f"{prefix}{k}", "date": day(0), "amount": 1000})
     folder = write_snapshot(folder, patients, services, capacity, horizon=4)
     stays = "\n".join(
         f'pathway{k} = {{ distribution = "{kind}", ' + ", ".join(f"{key} = {value}" for key, value in values.items()) + " }"
         for k, (kind, values) in STAYS.items()
     )
-    rates = "".join(f"[[arrivals.rate]]\npathway = {k}\nper_day = {LAMBDA}\n" for k in (1, 2, 3))
+    rates = "".join(
+        f'[[arrivals.rate]]\npathway = {k}\nsite = "H{locality}"\nper_day = {LAMBDA}\n' for k in (1, 2, 3) for locality in "AB"
+    )
     (folder / "flow.toml").write_text(
-        f'days = 5\nruns = 60\nseed = 7\npolicies = ["fifo"]\n[arrivals]\nnotice_days = 1\n{rates}[length_of_stay]\n{stays}\n'
+        f'days = 4\nruns = {RUNS}\nseed = 7\npolicies = ["fifo"]\n[arrivals]\nnotice_days = 1\n{rates}[length_of_stay]\n{stays}\n'
     )
     return folder
 
@@ -95,34 +103,52 @@ def expected_occupied(k: int, t: int, occupants: int) -> float:
     return float(placed @ held + occupants * residual_survival(k, t))
 
 
-@pytest.fixture(scope="module", params=[0, OCCUPANTS], ids=["no occupants", "with day-0 occupants"])
-def infinite_server(request, tmp_path_factory):
-    folder = unlimited_snapshot(tmp_path_factory.mktemp("unlimited"), request.param)
-    return request.param, simulate(folder, workers=0, progress=False)  # in process: the workers are tested apart
+@pytest.fixture(scope="module")
+def infinite_server(tmp_path_factory):
+    folder = unlimited_snapshot(tmp_path_factory.mktemp("unlimited"))
+    return simulate(folder, workers=0, progress=False)  # in process: the workers are tested apart
 
 
-def test_mean_occupancy_matches_the_infinite_server_formula(infinite_server):
-    occupants, result = infinite_server
-    daily = result.daily
-    assert (daily["waiting"] == 0).all()  # nobody waits when there is room for all
+def occupied_by_locality(result, k: int) -> pd.DataFrame:
+    """Places in use at the end of each day of each run on pathway k, by locality: A's counted
+    from patients.csv (a patient placed on day d holds its place on days d .. d + stay_days - 1;
+    no occupants there), B's the rest of daily.csv's ``occupied`` (B's patients and occupants)."""
+    days = np.arange(result.flow.days)
+    placed = result.patients[(result.patients["service_id"] == f"S{k}")]
+    start = placed["placed_day"].to_numpy(dtype=int)[:, None]
+    held = (start <= days) & (days < start + placed["stay_days"].to_numpy(dtype=int)[:, None])
+    a = pd.DataFrame(held, columns=days).groupby(placed["run"].to_numpy()).sum()
+    a = a.reindex(range(result.flow.runs), fill_value=0).stack().rename("A")
+    total = result.daily[result.daily["pathway"] == k].set_index(["run", "day"])["occupied"]
+    frame = pd.concat([a.rename_axis(["run", "day"]), total], axis=1)
+    return frame.assign(B=frame["occupied"] - frame["A"]).reset_index()
+
+
+@pytest.mark.parametrize("locality, occupants", [("A", 0), ("B", OCCUPANTS)], ids=["no occupants", "with day-0 occupants"])
+def test_mean_occupancy_matches_the_infinite_server_formula(infinite_server, locality, occupants):
+    result = infinite_server
+    assert (result.daily["waiting"] == 0).all()  # nobody waits when there is room for all
+    unplaced = result.patients[result.patients["placed_day"].isna()]
+    assert (unplaced["ready_day"] >= result.flow.days).all()  # only those not ready by the last day
     for k in (1, 2, 3):
-        mine = daily[daily["pathway"] == k]
-        for t, runs in mine.groupby("day")["occupied"]:
+        occupied = occupied_by_locality(result, k)
+        for t, runs in occupied.groupby("day")[locality]:
             expected = expected_occupied(k, int(t), occupants)
             error = runs.std(ddof=1) / math.sqrt(len(runs))
-            assert len(runs) == 60 and (error > 0 or t == 0)  # day 0 without occupants: exactly the day-0 patient
+            assert len(runs) == RUNS and (error > 0 or t == 0)  # day 0 without occupants: exactly the day-0 patient
             assert abs(runs.mean() - expected) <= 4 * error + 1e-12, (k, t, runs.mean(), expected, error)
 
 
 def test_littles_law_once_fixed_stays_are_in_steady_state(infinite_server):
     """Fixed stays of 2.5 days hold a place 3 days: from day 3 on (day-0 occupants gone),
-    places in use = arrival rate x days held, and waiting = rate x wait = 0."""
-    occupants, result = infinite_server
-    fixed = result.daily[(result.daily["pathway"] == 3) & (result.daily["day"] >= 3)]
+    places in use = arrival rate x days held in each locality, and waiting = rate x wait = 0."""
+    occupied = occupied_by_locality(infinite_server, 3)
+    steady = occupied[occupied["day"] >= 3]
     held_days = math.ceil(STAYS[3][1]["days"])
-    error = fixed["occupied"].std(ddof=1) / math.sqrt(len(fixed))
-    assert abs(fixed["occupied"].mean() - LAMBDA * held_days) <= 4 * error
-    assert fixed["waiting"].sum() == 0
+    for locality in "AB":
+        error = steady[locality].std(ddof=1) / math.sqrt(len(steady))
+        assert abs(steady[locality].mean() - LAMBDA * held_days) <= 4 * error
+    assert infinite_server.daily.loc[infinite_server.daily["pathway"] == 3, "waiting"].sum() == 0
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +257,8 @@ def test_a_flow_file_error_exits_2_naming_file_key_and_value(tmp_path):
 
 def test_the_optimiser_policy_may_plan_over_a_shorter_horizon(tmp_path):
     """policy.horizon_days: the optimiser policy's daily state spans that many days; first come
-    first served keeps the snapshot's; a bad value is an input error naming the key."""
+    first served keeps the snapshot's; a bad value is an input error naming the key; the
+    committed flow files (as ``generate`` writes them) ask for known_release_days + 1."""
     from optimiser.data.problems import InputError
     from optimiser.simulate.engine import Run, draw_run
 
@@ -245,10 +272,13 @@ def test_the_optimiser_policy_may_plan_over_a_shorter_horizon(tmp_path):
     flow_file.write_text("[policy]\nhorizon_days = 0\n")
     with pytest.raises(InputError, match="policy.horizon_days"):
         read_flow(flow_file, snapshot)
+    for name in ("demo", "ics"):  # the flow files this package writes plan up to the last known release
+        written = read_flow(ROOT / "instances" / name / "flow.toml", snapshot)
+        assert written.horizon_days == written.known_release_days + 1 == 4
 
 
 def test_places_below_the_free_capacity_are_an_input_error(tmp_path):
-    folder = unlimited_snapshot(tmp_path / "s", 0)
+    folder = unlimited_snapshot(tmp_path / "s")
     services = pd.read_csv(folder / "services.csv", dtype=str)
     services.loc[0, "places"] = "5"
     services.to_csv(folder / "services.csv", index=False)
@@ -340,7 +370,7 @@ CHROMIUM = __import__("shutil").which("chromium") or __import__("shutil").which(
 def test_the_simulation_report_renders_in_headless_chromium(infinite_server, tmp_path):
     import subprocess
 
-    _, result = infinite_server
+    result = infinite_server
     result.write(tmp_path / "sim")
     shot = tmp_path / "report.png"
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]

@@ -38,6 +38,7 @@ from optimiser.data.files import write_folder
 from optimiser.data.problems import InputError, ProblemList
 from optimiser.ipacs.visits import package_lengths
 from optimiser.ipacs.workbook import Workbook
+from optimiser.simulate.flow import policy_lines
 
 HORIZON_DAYS = 14
 
@@ -185,7 +186,7 @@ def _flow(workbook: Workbook, nodes: list[str], arrival: str, los: str, rates, r
         median = float(sum(w * m[0] for w, m in zip(weights, moments)))
         mean = float(sum(w * m[1] for w, m in zip(weights, moments)))
         lines.append(f"pathway{pathway} = {{ median = {median:.3f}, mean = {max(mean, median):.3f} }}")
-    lines += ["", "[policy]", "time_limit = 2", "known_release_days = 3", ""]
+    lines += ["", *policy_lines(), ""]
     return "\n".join(lines)
 
 

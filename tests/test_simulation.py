@@ -321,6 +321,15 @@ def test_a_dask_scheduler_started_apart_gives_the_same_results(tmp_path):
                 time.sleep(0.5)
         here = simulate(folder, flow, workers=0, progress=False)
         assert remote.daily.equals(here.daily) and remote.patients.equals(here.patients)
+        # the sweep command through the same scheduler: the same table as run here
+        tables = []
+        for where in (["--scheduler", address], ["--workers", "0"]):
+            out = tmp_path / f"sweep{len(tables)}"
+            args = ["--no-history", "sweep", str(folder), "--flow", str(flow), "--vary", "pathway3=1:2:1", "--out", str(out)]
+            result = CliRunner().invoke(main, args + where)
+            assert result.exit_code == 0, result.output
+            tables.append((out / "sweep.csv").read_bytes())
+        assert tables[0] == tables[1] and tables[0].count(b"\n") == 1 + 2 * 2  # header, 2 points x 2 policies
     finally:
         for process in (worker, scheduler):
             if process is not None:

@@ -353,11 +353,8 @@ def test_a_sweep_costs_each_point_and_marks_the_cheapest(tmp_path):
     snapshot = load_snapshot(folder)
     flow = read_flow(folder / "flow.toml", snapshot).with_options(runs=3, days=4)
     table = sweep(snapshot, flow, {3: [1.0, 2.0, 4.0]}, workers=0, progress=False)
-    assert list(table["pathway3_factor"]) == [1.0, 2.0, 4.0] and list(table["pathway3_places"]) == [
-        4.0,
-        8.0,
-        16.0,
-    ]  # two localities' P3 services
+    assert list(table["pathway3_factor"]) == [1.0, 2.0, 4.0]
+    assert list(table["pathway3_places"]) == [4.0, 8.0, 16.0]  # both localities' pathway-3 services, 2 places each
     assert (
         table["delayed_bed_days"].is_monotonic_decreasing
         and table["delayed_bed_days"].iloc[0] > table["delayed_bed_days"].iloc[-1]

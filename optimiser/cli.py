@@ -98,7 +98,44 @@ def _load(path: Path):
     return snapshot
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+GLOBAL_FLAGS = ("--pseudonymise", "--no-history", "--quiet")
+GLOBAL_VALUED = ("--db", "--pseudonym-key")
+
+
+class GlobalOptionsAnywhere(click.Group):
+    """The group's own options (``--no-history``, ``--db URL``, ``--quiet``, ...) are accepted
+    after the command as well, as a user types them (``optimiser allocate snap --out plan
+    --no-history``): they are moved in front of the command before click parses. Nothing after
+    a ``--`` is moved."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(args))
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``args`` with every global option (and its value) moved to the front, order kept."""
+    hoisted, rest = [], []
+    i = 0
+    while i < len(args):
+        token = args[i]
+        if token == "--":
+            rest += args[i:]
+            break
+        name = token.split("=", 1)[0]
+        if token in GLOBAL_FLAGS:
+            hoisted.append(token)
+        elif name in GLOBAL_VALUED and "=" in token:
+            hoisted.append(token)
+        elif token in GLOBAL_VALUED and i + 1 < len(args):
+            hoisted += args[i : i + 2]
+            i += 1
+        else:
+            rest.append(token)
+        i += 1
+    return hoisted + rest
+
+
+@click.group(cls=GlobalOptionsAnywhere, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="optimiser")
 @click.option(
     "--pseudonymise",

@@ -312,3 +312,34 @@ def test_second_ctrl_c_aborts():
     assert signal.getsignal(signal.SIGINT) is not handler
     with session() as cancellation:  # a new session starts uninterrupted
         assert not cancellation.cancelled
+
+
+def test_global_options_are_accepted_after_the_command(tmp_path):
+    """--db URL and --no-history typed after the command act as before it: the first run is
+    recorded in the given database, the second (--no-history at the end) is not."""
+    database = f"sqlite:///{tmp_path / 'h.db'}"
+    demo = str(ROOT / "instances" / "demo")
+    first = CliRunner().invoke(main, ["allocate", demo, "--out", str(tmp_path / "a"), "--solver", "greedy", "--db", database])
+    assert first.exit_code == 0, first.output
+    second = CliRunner().invoke(
+        main, ["allocate", demo, "--out", str(tmp_path / "b"), "--solver", "greedy", f"--db={database}", "--no-history"]
+    )
+    assert second.exit_code == 0, second.output
+    listed = CliRunner().invoke(main, ["history", "list", "--json", "--db", database])
+    assert listed.exit_code == 0, listed.output
+    assert len(json.loads(listed.output)) == 1
+
+
+def test_hoisting_keeps_values_and_stops_at_double_dash():
+    from optimiser.cli import hoist_global_options
+
+    assert hoist_global_options(["allocate", "s", "--db", "x.db", "--out", "p", "--quiet"]) == [
+        "--db",
+        "x.db",
+        "--quiet",
+        "allocate",
+        "s",
+        "--out",
+        "p",
+    ]
+    assert hoist_global_options(["explain", "--", "--quiet"]) == ["explain", "--", "--quiet"]

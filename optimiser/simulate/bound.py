@@ -61,10 +61,11 @@ import scipy.sparse as sp
 
 from optimiser.constants import TOLERANCE
 from optimiser.model.eligibility import eligible_pairs
-from optimiser.model.families.interim import entry_pairs, interim_services, may_bridge
+from optimiser.model.families.interim import entry_pairs, may_bridge
 from optimiser.model.rules import admits_on_day
 from optimiser.simulate.engine import Run, RunDraws
 from optimiser.simulate.flow import Flow
+from optimiser.solve.highs import _quiet_stdout
 
 RULES = ("availability", "places", "admissions", "equipment", "bridge")
 METHODS = ("lp", "mip")
@@ -313,7 +314,6 @@ def _build(snapshot, flow: Flow, draws: RunDraws, settings: BoundSettings) -> _P
     x = columns.add(len(x_class), integer=integer)
 
     # v2: entries z and onward starts r per (class, interim service, day); a per bridging class
-    interim = interim_services(snapshot)
     if n_classes and cls_bridges.any():
         entry_starts = np.searchsorted(entries["patient"].to_numpy(), np.arange(len(snapshot.patients) + 1))
         bridging_classes = np.flatnonzero(cls_bridges & ~unplaceable)
@@ -505,8 +505,6 @@ def _triples(snapshot, cls: np.ndarray, service: np.ndarray, first: np.ndarray, 
 def _solve(programme: _Programme, settings: BoundSettings):
     """(value, proven, seconds, point): the LP optimum, or the MILP's proven bound at the limit."""
     import highspy
-
-    from optimiser.solve.highs import _quiet_stdout
 
     columns = programme.columns
     began = time.perf_counter()

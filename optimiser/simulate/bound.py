@@ -235,9 +235,6 @@ class _Programme:
     independent_pathways: bool
     objective_pathway: np.ndarray  # per column: the pathway whose delayed days it counts (0: none)
     constant_by_pathway: dict[int, float]
-    snapshot: object = None
-    flow: object = None
-    draws: object = None
 
 
 def _build(snapshot, flow: Flow, draws: RunDraws, settings: BoundSettings) -> _Programme:
@@ -467,9 +464,6 @@ def _build(snapshot, flow: Flow, draws: RunDraws, settings: BoundSettings) -> _P
         independent,
         objective_pathway,
         constant_by_pathway,
-        snapshot,
-        flow,
-        draws,
     )
 
 

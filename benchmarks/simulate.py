@@ -5,6 +5,8 @@
     python -m benchmarks.simulate --compare limit2 limit0.5 limit10
     python -m benchmarks.simulate instances/ics --tag h4-10b --time-limit 10 --first-run 10 --runs 10
     python -m benchmarks.simulate --compare h4-2 h4-10a+h4-10b
+    python -m benchmarks.simulate instances/ics --tag bound-lp --policies bound --runs 20
+    python -m benchmarks.simulate --compare h4-2 bound-lp
 
 Each call simulates with the flow file's days and seed (its runs unless --runs: run r is the
 same stream whatever the number of runs), on a LocalCluster of --workers processes, and
@@ -14,6 +16,11 @@ exactly), the seconds its decisions took, and the wall time. ``--first-run K`` s
 K to K + runs - 1 only, so that a long setting can be run in chunks. ``--compare`` reads
 such files (``A+B`` joins the chunks of one setting) and prints, for the runs they share,
 each setting's figures and the paired differences of delayed bed-days with 95% intervals.
+
+The policy ``bound`` is each run's perfect-information bound (``optimiser.simulate.bound``,
+its LP; ``--bound-method mip`` for the MILP's): stored as a policy would be, with the
+programme's size and seconds, so ``--compare`` pairs it with the policies of other files and
+prints each policy's share of the fifo-to-bound gap closed, with its 95% interval.
 """
 
 from __future__ import annotations
@@ -31,23 +38,31 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def run(args) -> None:
     from optimiser import load_snapshot
+    from optimiser.simulate.bound import BoundSettings
     from optimiser.simulate.flow import read_flow
-    from optimiser.simulate.runner import run_tasks, tasks_of
+    from optimiser.simulate.runner import bound_tasks, run_tasks, tasks_of
     from optimiser.simulate.simulation import gather
 
     snapshot = load_snapshot(args.snapshot)
     flow = read_flow(args.flow or Path(args.snapshot) / "flow.toml", snapshot)
     count = args.runs or flow.runs
+    asked = tuple(args.policies.split(",")) if args.policies else flow.policies
     flow = flow.with_options(
         runs=args.first_run + count,
         days=args.days,
-        policies=tuple(args.policies.split(",")) if args.policies else None,
+        policies=tuple(p for p in asked if p != "bound"),
         time_limit=args.time_limit,
         work_limit=args.work_limit,
     )
     tasks = [task for task in tasks_of(flow) if task.run >= args.first_run]
+    floors = []
+    if "bound" in asked:
+        settings = BoundSettings(method=args.bound_method, time_limit=args.bound_time_limit)
+        floors = [task for task in bound_tasks(flow, settings) if task.run >= args.first_run]
     started = time.perf_counter()
-    result = gather(flow, tasks, run_tasks({0: snapshot}, tasks, workers=args.workers, progress=True))
+    results = run_tasks({0: snapshot}, floors + tasks, workers=args.workers, progress=True)
+    bounds = results[: len(floors)]
+    result = gather(flow, tasks, results[len(floors) :])
     wall = time.perf_counter() - started
     daily, patients = result.daily, result.patients
     run_ids = list(range(args.first_run, args.first_run + count))
@@ -72,6 +87,16 @@ def run(args) -> None:
             "placed_per_run": float(len(placed) / count),
             "seconds_per_day": float(seconds.loc[seconds["policy"] == policy, "seconds"].mean() / flow.days),
             "seconds_per_run": seconds.loc[seconds["policy"] == policy, "seconds"].tolist(),
+        }
+    if bounds:
+        record["policies"]["bound"] = {
+            "method": args.bound_method,
+            "delayed_bed_days": [b.delayed_bed_days for b in bounds],
+            "by_pathway": {str(k): [b.pathways.get(k) for b in bounds] for k in (1, 2, 3)},
+            "optimal": [b.optimal for b in bounds],
+            "seconds_per_run": [b.build_seconds + b.solve_seconds for b in bounds],
+            "seconds_per_day": float(np.mean([b.build_seconds + b.solve_seconds for b in bounds]) / flow.days),
+            "size": [{"variables": b.variables, "rows": b.rows, "nonzeros": b.nonzeros} for b in bounds],
         }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"simulation-{args.tag}.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -126,6 +151,8 @@ def _setting(tag: str) -> tuple[dict, dict[str, dict[int, dict]], dict[str, dict
 
 
 def _wait_figures(counts: dict[int, int] | None, figures: dict) -> str:
+    if "mean_wait" not in figures:  # the bound: no patient-level plan
+        return "perfect information"
     if counts is None:  # an older file: its own figures, over all its runs
         return f"wait mean {figures['mean_wait']:.1f}, p95 {figures['p95_wait']:.0f} (all its runs)"
     days = np.array(sorted(counts))
@@ -159,6 +186,19 @@ def compare(tags: list[str]) -> None:
                 f"P{k} {np.mean([a[r]['pathways'][k] - b[r]['pathways'][k] for r in shared]):+,.0f}" for k in ("1", "2", "3")
             )
             print(f"{first} - {second}: {_interval(difference)} ({pathways})")
+    floor = next((runs for label, runs, *_ in settings if label.startswith("bound")), None)
+    fifo = next((runs for label, runs, *_ in settings if label == "fifo"), None)
+    if floor is not None and fifo is not None:
+        from optimiser.simulate.results import ratio_interval
+
+        possible = np.array([fifo[r]["total"] - floor[r]["total"] for r in shared], dtype=float)
+        for label, runs, *_ in settings:
+            if label == "fifo" or label.startswith("bound"):
+                continue
+            share = ratio_interval(np.array([fifo[r]["total"] - runs[r]["total"] for r in shared], dtype=float), possible)
+            low, high = share["low"], share["high"]
+            interval = f" (95% {100 * low:.1f}% to {100 * high:.1f}%)" if low is not None else ""
+            print(f"{label}: closes {100 * share['mean']:.1f}%{interval} of the fifo-to-bound gap")
 
 
 def main(argv=None) -> None:
@@ -174,6 +214,8 @@ def main(argv=None) -> None:
     parser.add_argument("--first-run", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--compare", nargs="+", default=None)
+    parser.add_argument("--bound-method", choices=("lp", "mip"), default="lp")
+    parser.add_argument("--bound-time-limit", type=float, default=1800.0)
     args = parser.parse_args(argv)
     if args.compare:
         compare(args.compare)

@@ -2,7 +2,7 @@
 
 Sections: headline figures per policy; patients waiting over time by pathway and policy
 (mean over runs with a 95% band); delayed bed-days by policy (mean with its 95%
-interval) and the paired differences; the distribution of waits; places in use against
+interval), beside the perfect-information bound where it was computed, and the paired differences; the distribution of waits; places in use against
 places, by pathway. Inline SVG, no scripts or links: it opens offline.
 """
 
@@ -54,19 +54,38 @@ def _fmt(value, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def _share(share: dict | None) -> str:
+    """A share of the fifo-to-bound gap, as a percentage with its interval."""
+    if share is None or share["mean"] is None:
+        return "-"
+    if share["low"] is None:
+        return f"{100 * share['mean']:.1f}%"
+    return f"{100 * share['mean']:.1f}% ({100 * share['low']:.1f}% to {100 * share['high']:.1f}%)"
+
+
 def _headline(summary: dict) -> str:
+    bound = summary.get("bound")
     rows = []
     for policy, figures in summary["policies"].items():
         days = figures["delayed_bed_days"]
+        closed = f"<td class='num'>{_share(bound['policies'][policy]['gap_closed'])}</td>" if bound else ""
         rows.append(
             f"<tr><td>{html.escape(policy)}</td><td class='num'>{_fmt(days['mean'])}</td>"
-            f"<td class='num'>{_fmt(days['low'])} to {_fmt(days['high'])}</td>"
+            f"<td class='num'>{_fmt(days['low'])} to {_fmt(days['high'])}</td>{closed}"
             f"<td class='num'>£{_fmt(figures['acute_cost']['mean'])}</td>"
             f"<td class='num'>{_fmt(figures['mean_wait_days'], 1)}</td><td class='num'>{_fmt(figures['p95_wait_days'], 1)}</td>"
             f"<td class='num'>{_fmt(figures['placed_per_run'], 1)}</td><td class='num'>{_fmt(figures['seconds_per_day'], 2)}</td></tr>"
         )
+    if bound:
+        days = bound["delayed_bed_days"]
+        rows.append(
+            f"<tr class='bound'><td>bound ({html.escape(str(bound['method']).upper())})</td><td class='num'>{_fmt(days['mean'])}</td>"
+            f"<td class='num'>{_fmt(days['low'])} to {_fmt(days['high'])}</td><td class='num'>100%</td>"
+            "<td colspan='5' class='muted'>perfect information: every arrival and stay of the run known in advance</td></tr>"
+        )
+    gap = "<th>fifo-to-bound gap closed (95%)</th>" if bound else ""
     head = (
-        "<tr><th>policy</th><th>delayed bed-days</th><th>95% interval</th><th>acute cost</th><th>mean wait (days)</th>"
+        f"<tr><th>policy</th><th>delayed bed-days</th><th>95% interval</th>{gap}<th>acute cost</th><th>mean wait (days)</th>"
         "<th>95th percentile wait</th><th>placed per run</th><th>seconds a day</th></tr>"
     )
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
@@ -154,6 +173,8 @@ def _occupancy_svg(daily: pd.DataFrame, policies: list[str], pathway: int, width
 
 def _bars_svg(summary: dict, width: int = 700, row: int = 34) -> str:
     policies = list(summary["policies"].items())
+    if "bound" in summary:  # the floor drawn as one more bar, in grey
+        policies.append(("bound", summary["bound"]))
     top = max([figures["delayed_bed_days"]["high"] or figures["delayed_bed_days"]["mean"] or 0 for _, figures in policies] + [1])
     left, right = 110, width - 90
     height = row * len(policies) + 20
@@ -163,7 +184,8 @@ def _bars_svg(summary: dict, width: int = 700, row: int = 34) -> str:
         y0 = 10 + i * row
         w = (right - left) * (days["mean"] or 0) / top
         parts.append(f'<text x="{left - 6}" y="{y0 + 16}" text-anchor="end">{html.escape(policy)}</text>')
-        parts.append(f'<rect x="{left}" y="{y0 + 4}" width="{w:.1f}" height="18" fill="{POLICY_COLOURS[i % 4]}"/>')
+        colour = "#999999" if policy == "bound" and "bound" in summary else POLICY_COLOURS[i % 4]
+        parts.append(f'<rect x="{left}" y="{y0 + 4}" width="{w:.1f}" height="18" fill="{colour}"/>')
         if days["low"] is not None:
             lo, hi = left + (right - left) * days["low"] / top, left + (right - left) * days["high"] / top
             parts.append(f'<line x1="{lo:.1f}" y1="{y0 + 13}" x2="{hi:.1f}" y2="{y0 + 13}" stroke="#222" stroke-width="1.5"/>')

@@ -61,7 +61,7 @@ import scipy.sparse as sp
 
 from optimiser.constants import TOLERANCE
 from optimiser.model.eligibility import eligible_pairs
-from optimiser.model.families.interim import entry_pairs, may_bridge
+from optimiser.model.families.interim import entry_pairs, may_bridge, uses_interim
 from optimiser.model.rules import admits_on_day
 from optimiser.simulate.engine import Run, RunDraws
 from optimiser.simulate.flow import Flow
@@ -89,8 +89,9 @@ class BoundSettings:
 class RunBound:
     """One run's bound: ``delayed_bed_days`` (a floor: the programme's bound, rounded up, as
     delayed bed-days are whole), the programme's ``value`` before rounding, whether it was
-    proven (``optimal``), its size and seconds, and by pathway (``pathways``: the bound of
-    each pathway's own part where the parts are independent, else None)."""
+    proven (``optimal``), its size (variables, rows, nonzeros: of its largest part) and
+    seconds, and by pathway (``pathways``: each pathway's own part, v1; empty in v2, where
+    interim beds join the pathways)."""
 
     run: int
     delayed_bed_days: float
@@ -199,29 +200,41 @@ def perfect_information_bound(
 ) -> RunBound:
     """The bound of one run (module doc): the programme built from the run's draws and solved."""
     settings = settings or BoundSettings()
-    began = time.perf_counter()
-    programme = _build(snapshot, flow, draws, settings)
-    build_seconds = time.perf_counter() - began
-    value, optimal, seconds, point = _solve(programme, settings)
-    pathways = {}
-    if programme.independent_pathways and optimal and point is not None and settings.method == "lp":
-        # v1 pathways share no row, so an optimal point is optimal for each pathway's own part
-        for k in (1, 2, 3):
-            mine = programme.objective_pathway == k
-            pathways[k] = float(point[mine].sum()) + programme.constant_by_pathway.get(k, 0.0)
+    # v1: a pathway's patients use only its own services (and only pathway 1 uses equipment),
+    # so the programme falls apart into one part per pathway, solved one after another (the
+    # largest part, not the whole, sets the memory). v2 interim beds join them: one part.
+    parts = (None,) if uses_interim(snapshot) else (1, 2, 3)
+    value, optimal, pathways = 0.0, True, {}
+    size = np.zeros(6, dtype=np.int64)  # variables, rows, nonzeros, classes, patients
+    build_seconds = solve_seconds = 0.0
+    for part in parts:
+        began = time.perf_counter()
+        programme = _build(snapshot, flow, draws, settings, part)
+        build_seconds += time.perf_counter() - began
+        part_value, proven, seconds = _solve(programme, settings)
+        solve_seconds += seconds
+        value += part_value
+        optimal &= proven
+        if part is not None:
+            pathways[part] = part_value
+        columns = programme.columns
+        size = np.maximum(size, (columns.count, columns.row_count, sum(len(v) for v in columns.vals), 0, 0, 0))
+        size[3] += programme.classes
+        size[4] += programme.patients
+        del programme
     return RunBound(
         run=run,
         delayed_bed_days=float(np.ceil(value - 1e-6)),
         value=float(value),
         optimal=optimal,
         method=settings.method,
-        variables=programme.columns.count,
-        rows=programme.columns.row_count,
-        nonzeros=int(sum(len(v) for v in programme.columns.vals)),
-        classes=programme.classes,
-        patients=programme.patients,
+        variables=int(size[0]),
+        rows=int(size[1]),
+        nonzeros=int(size[2]),
+        classes=int(size[3]),
+        patients=int(size[4]),
         build_seconds=build_seconds,
-        solve_seconds=seconds,
+        solve_seconds=solve_seconds,
         pathways=pathways,
     )
 
@@ -232,12 +245,10 @@ class _Programme:
     constant: float
     classes: int
     patients: int
-    independent_pathways: bool
-    objective_pathway: np.ndarray  # per column: the pathway whose delayed days it counts (0: none)
-    constant_by_pathway: dict[int, float]
 
 
-def _build(snapshot, flow: Flow, draws: RunDraws, settings: BoundSettings) -> _Programme:
+def _build(snapshot, flow: Flow, draws: RunDraws, settings: BoundSettings, part: int | None = None) -> _Programme:
+    """The programme of the run's patients of pathway ``part`` (None: all) and their services."""
     horizon = flow.days
     run = Run(snapshot, flow, draws, "fifo", 0)
     patients = draws.patients
@@ -248,11 +259,10 @@ def _build(snapshot, flow: Flow, draws: RunDraws, settings: BoundSettings) -> _P
     available = np.maximum.reduce([np.zeros(len(patients), np.int64), ready, earliest])
     counted = np.maximum(ready, 0)
     pathway = patients["pathway"].to_numpy(dtype=np.int64)
-    inside = counted < horizon
-    constant_each = np.where(inside, np.minimum(available, horizon) - counted, 0)
-    constant_by_pathway = {k: float(constant_each[pathway == k].sum()) for k in (1, 2, 3)}
-    constant = float(constant_each.sum())
-    placeable = available < horizon
+    mine = np.ones(len(patients), bool) if part is None else pathway == part
+    inside = (counted < horizon) & mine
+    constant = float(np.where(inside, np.minimum(available, horizon) - counted, 0).sum())
+    placeable = (available < horizon) & mine
 
     # Profiles: what the rules see of a template (eligible services, uses, equipment, interim pairs)
     pairs = eligible_pairs(snapshot)
@@ -379,7 +389,7 @@ def _build(snapshot, flow: Flow, draws: RunDraws, settings: BoundSettings) -> _P
     service, use, start, end = run.holdings.arrays()
     if "places" in settings.rules:
         for j in range(len(pools.names)):
-            binding = np.flatnonzero(pools.binds[:, j])
+            binding = np.flatnonzero(pools.binds[:, j] & (part is None or snapshot.services["pathway"].to_numpy() == part))
             if not len(binding):
                 continue
             local = np.full(n_services, -1, np.int64)
@@ -453,18 +463,7 @@ def _build(snapshot, flow: Flow, draws: RunDraws, settings: BoundSettings) -> _P
                 horizon,
             )
 
-    objective_pathway = np.zeros(columns.count, np.int64)
-    objective_pathway[q] = cls_pathway[q_class] if len(q_class) else 0
-    independent = not len(z_class)
-    return _Programme(
-        columns,
-        constant,
-        n_classes,
-        int(placeable.sum()),
-        independent,
-        objective_pathway,
-        constant_by_pathway,
-    )
+    return _Programme(columns, constant, n_classes, int(placeable.sum()))
 
 
 def _sets(pairs: pd.DataFrame, n: int) -> list[tuple]:
@@ -497,13 +496,13 @@ def _triples(snapshot, cls: np.ndarray, service: np.ndarray, first: np.ndarray, 
 
 
 def _solve(programme: _Programme, settings: BoundSettings):
-    """(value, proven, seconds, point): the LP optimum, or the MILP's proven bound at the limit."""
+    """(value, proven, seconds): the LP optimum, or the MILP's proven bound at the limit."""
     import highspy
 
     columns = programme.columns
     began = time.perf_counter()
     if columns.count == 0:
-        return programme.constant, True, 0.0, np.zeros(0)
+        return programme.constant, True, 0.0
     matrix = columns.matrix()
     with _quiet_stdout():
         highs = highspy.Highs()
@@ -540,17 +539,16 @@ def _solve(programme: _Programme, settings: BoundSettings):
     status = highs.getModelStatus()
     seconds = time.perf_counter() - began
     offset = programme.constant
-    point = np.asarray(highs.getSolution().col_value) if info.primal_solution_status == 2 else None
     if settings.method == "mip" and integer.any():
         bound = float(info.mip_dual_bound)
         proven = status == highspy.HighsModelStatus.kOptimal
         if proven:  # whole bed-days: the optimum, whatever the gap tolerance left
             bound = max(bound, float(info.objective_function_value) - 0.999)
-        return (bound + offset if np.isfinite(bound) else offset), proven, seconds, point
+        return (bound + offset if np.isfinite(bound) else offset), proven, seconds
     if status != highspy.HighsModelStatus.kOptimal:
         # an LP stopped early gives no bound (its primal value is above the floor): say so
         raise BoundError(f"the bound's LP was not solved ({highs.modelStatusToString(status)}); raise the bound's time limit")
-    return float(info.objective_function_value) + offset, True, seconds, point
+    return float(info.objective_function_value) + offset, True, seconds
 
 
 class BoundError(RuntimeError):

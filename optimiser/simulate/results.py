@@ -9,7 +9,9 @@ placed (pooled over runs), patients placed per run, the seconds each simulated d
 decision took; per pair of policies, the paired difference of delayed bed-days (same
 runs, common random numbers) with its 95% interval; each also by pathway. v2, with interim
 services: per policy, the days waited in interim beds (mean and interval) and the interim
-entries per run.
+entries per run. With the perfect-information bound (``bound.py``): the runs' bound and
+per policy the share of the fifo-to-bound gap closed, paired, with its interval
+(``bound_summary``).
 """
 
 from __future__ import annotations
@@ -36,19 +38,29 @@ class SimulationResult:
     flow: Flow
     decision_seconds: pd.DataFrame  # policy, run, seconds
     summary: dict = field(default_factory=dict)
+    bounds: list | None = None  # bound.RunBound of each run, when asked for
 
     def summary_safe(self) -> dict:
         """The summary with NaN and infinities as None (as summary.json has it)."""
         return _json_safe(self.summary)
 
+    def bound_table(self) -> pd.DataFrame | None:
+        """bound.csv: each run's bound, how it was computed and how big it was (None if not asked)."""
+        if self.bounds is None:
+            return None
+        return pd.DataFrame([b.as_dict() for b in self.bounds])
+
     def write(self, folder: str | Path) -> list[Path]:
-        """daily.csv, patients.csv, summary.json and report.html, swapped in together."""
+        """daily.csv, patients.csv, summary.json and report.html (and, with the bound,
+        bound.csv), swapped in together."""
         files = {
             "daily.csv": safe_csv(self.daily),
             "patients.csv": safe_csv(self.patients),
             "summary.json": json.dumps(_json_safe(self.summary), indent=2) + "\n",
             "report.html": render_simulation_report(self.daily, self.patients, self.summary),
         }
+        if self.bounds is not None:
+            files["bound.csv"] = safe_csv(self.bound_table())
         return write_folder(Path(folder), files)
 
 
@@ -64,8 +76,68 @@ def interval(values: np.ndarray) -> dict:
     return {"mean": mean, "low": mean - half, "high": mean + half}
 
 
-def summarise(daily: pd.DataFrame, patients: pd.DataFrame, flow: Flow, seconds: pd.DataFrame) -> dict:
-    """The summary of a simulation (module doc)."""
+def ratio_interval(gained: np.ndarray, possible: np.ndarray) -> dict:
+    """mean(gained) / mean(possible) and its 95% interval (delta method on the paired runs,
+    Student t): the share of a possible gain that was had. None where nothing was possible."""
+    from scipy import stats
+
+    gained, possible = np.asarray(gained, dtype=float), np.asarray(possible, dtype=float)
+    n = len(gained)
+    if n == 0 or possible.mean() <= 0:
+        return {"mean": None, "low": None, "high": None}
+    share = float(gained.mean() / possible.mean())
+    if n < 2:
+        return {"mean": share, "low": None, "high": None}
+    covariance = np.cov(gained, possible, ddof=1)
+    variance = (covariance[0, 0] - 2 * share * covariance[0, 1] + share**2 * covariance[1, 1]) / (n * possible.mean() ** 2)
+    half = float(stats.t.ppf(0.975, n - 1) * math.sqrt(max(variance, 0.0)))
+    return {"mean": share, "low": share - half, "high": share + half}
+
+
+def bound_summary(totals: pd.Series, by_pathway: pd.Series, flow: Flow, bounds: list) -> dict:
+    """summary.json's ``bound``: the runs' perfect-information bound (mean and interval), and
+    per policy how far above it the policy stays (paired) and the share of the fifo-to-bound
+    gap it closes, (fifo - policy) / (fifo - bound) over the same runs, with its 95% interval;
+    v1, also by pathway. ``runs_below_bound`` counts runs where a policy did better than the
+    bound: it must be 0 (the bound is a floor), else the bound has a bug."""
+    floor = np.array([b.delayed_bed_days for b in bounds], dtype=float)
+    pathways = all(b.pathways for b in bounds)
+    result = {
+        "method": bounds[0].method if bounds else None,
+        "delayed_bed_days": interval(floor),
+        "proven_runs": int(sum(b.optimal for b in bounds)),
+        "largest_part": {
+            "variables": max((b.variables for b in bounds), default=0),
+            "nonzeros": max((b.nonzeros for b in bounds), default=0),
+        },
+        "seconds_per_run": float(np.mean([b.build_seconds + b.solve_seconds for b in bounds])) if bounds else None,
+        "policies": {},
+    }
+    if pathways:
+        result["by_pathway"] = {
+            str(k): {"delayed_bed_days": interval(np.array([b.pathways[k] for b in bounds]))} for k in (1, 2, 3)
+        }
+    fifo = totals.loc["fifo"].to_numpy(dtype=float) if "fifo" in flow.policies else None
+    for policy in flow.policies:
+        mine = totals.loc[policy].to_numpy(dtype=float)
+        entry = {
+            "above_bound": interval(mine - floor),
+            "runs_below_bound": int(np.sum(mine < floor - 1e-6)),
+            "gap_closed": ratio_interval(fifo - mine, fifo - floor) if fifo is not None else None,
+        }
+        if pathways and fifo is not None:
+            entry["by_pathway"] = {}
+            for k in (1, 2, 3):
+                theirs = by_pathway.loc[("fifo", k)].to_numpy(dtype=float)
+                ours = by_pathway.loc[(policy, k)].to_numpy(dtype=float)
+                floor_k = np.array([b.pathways[k] for b in bounds])
+                entry["by_pathway"][str(k)] = {"gap_closed": ratio_interval(theirs - ours, theirs - floor_k)}
+        result["policies"][policy] = entry
+    return result
+
+
+def summarise(daily: pd.DataFrame, patients: pd.DataFrame, flow: Flow, seconds: pd.DataFrame, bounds: list | None = None) -> dict:
+    """The summary of a simulation (module doc); with ``bounds``, its ``bound`` row too."""
     totals = daily.groupby(["policy", "run"])["delayed_bed_days"].sum()
     by_pathway = daily.groupby(["policy", "pathway", "run"])["delayed_bed_days"].sum()
     placed = patients[patients["placed_day"].notna()]
@@ -103,7 +175,7 @@ def summarise(daily: pd.DataFrame, patients: pd.DataFrame, flow: Flow, seconds: 
             pairs.append(
                 {"policies": [first, second], "delayed_bed_days_difference": interval(difference), "by_pathway": pathways}
             )
-    return {
+    summary = {
         "days": flow.days,
         "runs": flow.runs,
         "seed": flow.seed,
@@ -114,6 +186,9 @@ def summarise(daily: pd.DataFrame, patients: pd.DataFrame, flow: Flow, seconds: 
         "the patients copied, stays and day-0 occupants; the same for every policy",
         "versions": versions(),
     }
+    if bounds is not None:
+        summary["bound"] = bound_summary(totals, by_pathway, flow, bounds)
+    return summary
 
 
 def versions(also: tuple[str, ...] = ()) -> dict:

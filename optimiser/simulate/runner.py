@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimiser.data.snapshot import Snapshot
-from optimiser.simulate.engine import simulate_run
+from optimiser.simulate.bound import BoundSettings, RunBound, perfect_information_bound
+from optimiser.simulate.engine import draw_run, simulate_run
 from optimiser.simulate.flow import Flow
 
 
@@ -33,6 +34,17 @@ class Task:
     policy: str
     run: int
     seed: np.random.SeedSequence
+
+
+@dataclass(frozen=True)
+class BoundTask:
+    """The perfect-information bound of one run (``bound.py``): its draws are the policies'."""
+
+    key: tuple
+    flow: Flow
+    run: int
+    seed: np.random.SeedSequence
+    settings: BoundSettings
 
 
 def run_seeds(flow: Flow) -> list[np.random.SeedSequence]:
@@ -49,6 +61,11 @@ def tasks_of(flow: Flow, point: int = 0) -> list[Task]:
     ]
 
 
+def bound_tasks(flow: Flow, settings: BoundSettings, point: int = 0) -> list[BoundTask]:
+    """The bound of every run of a flow, on the runs' own seeds."""
+    return [BoundTask((point, run, -1), flow, run, seed, settings) for run, seed in enumerate(run_seeds(flow))]
+
+
 @dataclass(frozen=True)
 class Snapshots:
     """The snapshot of each sweep point (one object, so that Dask sends it to each worker once)."""
@@ -56,8 +73,12 @@ class Snapshots:
     by_point: dict[int, Snapshot]
 
 
-def _execute(snapshots: Snapshots, task: Task) -> dict:
-    return simulate_run(snapshots.by_point[task.key[0]], task.flow, task.policy, task.run, task.seed)
+def _execute(snapshots: Snapshots, task: Task | BoundTask) -> dict | RunBound:
+    snapshot = snapshots.by_point[task.key[0]]
+    if isinstance(task, BoundTask):
+        draws = draw_run(snapshot, task.flow, task.seed)
+        return perfect_information_bound(snapshot, task.flow, draws, task.run, task.settings)
+    return simulate_run(snapshot, task.flow, task.policy, task.run, task.seed)
 
 
 @contextlib.contextmanager
@@ -83,14 +104,14 @@ def client_for(workers: int | None, scheduler: str | None) -> Iterator[object | 
 
 def run_tasks(
     snapshots: dict[int, Snapshot],
-    tasks: list[Task],
+    tasks: list[Task | BoundTask],
     workers: int | None = None,
     scheduler: str | None = None,
     progress: bool | None = None,
     on_done: Callable[[int, int], None] | None = None,
 ) -> list[dict]:
     """Run the tasks (``snapshots``: one snapshot, or one per sweep point) and return their
-    results in task order. ``progress``: a bar on stderr (default: when stderr is a terminal)."""
+    results in task order (a policy's run: its records; a bound: its RunBound). ``progress``: a bar on stderr (default: when stderr is a terminal)."""
     return map_tasks(_execute, Snapshots(dict(snapshots)), tasks, workers, scheduler, progress, on_done)
 
 

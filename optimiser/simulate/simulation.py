@@ -11,10 +11,11 @@ from optimiser.data.problems import InputError, ProblemList
 from optimiser.data.reading import LINE
 from optimiser.data.snapshot import Snapshot
 from optimiser.model.loading import load_snapshot
+from optimiser.simulate.bound import BoundSettings, RunBound
 from optimiser.simulate.engine import DAILY_COLUMNS, PATIENT_COLUMNS, places_of
 from optimiser.simulate.flow import Flow, read_flow
 from optimiser.simulate.results import SimulationResult, summarise
-from optimiser.simulate.runner import run_tasks, tasks_of
+from optimiser.simulate.runner import bound_tasks, run_tasks, tasks_of
 
 
 def check_places(snapshot: Snapshot) -> None:
@@ -58,6 +59,7 @@ def simulate(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: bool | None = None,
+    bound: bool | BoundSettings = False,
 ) -> SimulationResult:
     """Simulate the flow from the snapshot under each policy, ``runs`` times.
 
@@ -65,7 +67,9 @@ def simulate(
     other options, when given, override the flow file's. ``workers`` Dask worker processes
     on this machine (default one per core; 0: run here, one task after another), or
     ``scheduler``: the address of a running Dask scheduler. Same flow and seed, same results,
-    whatever the workers.
+    whatever the workers. ``bound``: also each run's perfect-information bound (True, or
+    how to compute it: ``bound.BoundSettings``), the floor under every policy's delayed
+    bed-days on that run, and each policy's share of the fifo-to-bound gap (``summary["bound"]``).
     """
     if not isinstance(snapshot, Snapshot):
         snapshot = load_snapshot(snapshot)
@@ -80,12 +84,16 @@ def simulate(
         threads=threads,
     )
     tasks = tasks_of(flow)
-    results = run_tasks({0: snapshot}, tasks, workers=workers, scheduler=scheduler, progress=progress)
-    return gather(flow, tasks, results)
+    settings = BoundSettings() if bound is True else (bound or None)
+    floors = bound_tasks(flow, settings) if settings is not None else []
+    # the bounds first: each is one long solve, so the policies' runs fill the other workers
+    results = run_tasks({0: snapshot}, floors + tasks, workers=workers, scheduler=scheduler, progress=progress)
+    return gather(flow, tasks, results[len(floors) :], results[: len(floors)] if floors else None)
 
 
-def gather(flow: Flow, tasks, results) -> SimulationResult:
-    """The tasks' records in one result: rows by policy (in the flow's order), run, day, pathway."""
+def gather(flow: Flow, tasks, results, bounds: list[RunBound] | None = None) -> SimulationResult:
+    """The tasks' records in one result: rows by policy (in the flow's order), run, day,
+    pathway; ``bounds``: each run's perfect-information bound, in run order."""
     rank = {policy: i for i, policy in enumerate(flow.policies)}
     daily = pd.concat([r["daily"] for r in results], ignore_index=True) if results else pd.DataFrame(columns=DAILY_COLUMNS)
     patients = (
@@ -99,4 +107,5 @@ def gather(flow: Flow, tasks, results) -> SimulationResult:
         {"policy": [t.policy for t in tasks], "run": [t.run for t in tasks], "seconds": [r["decision_seconds"] for r in results]}
     )
     daily, patients = daily.reset_index(drop=True), patients.reset_index(drop=True)
-    return SimulationResult(daily, patients, flow, seconds, summarise(daily, patients, flow, seconds))
+    summary = summarise(daily, patients, flow, seconds, bounds)
+    return SimulationResult(daily, patients, flow, seconds, summary, bounds)

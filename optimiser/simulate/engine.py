@@ -43,6 +43,7 @@ from optimiser.model.families.interim import uses_interim
 from optimiser.model.formulation import build_formulation
 from optimiser.model.previous import placement_triples, start_vector
 from optimiser.simulate.flow import Flow
+from optimiser.simulate.lookahead import FLAT_GROWTH, phantom_patients, price_capacity
 from optimiser.simulate.pools import patient_uses, pools_of
 from optimiser.solve.cancel import Cancellation
 from optimiser.solve.dispatch import solve
@@ -78,6 +79,8 @@ def patient_columns(snapshot: Snapshot) -> list[str]:
     return PATIENT_COLUMNS + (INTERIM_PATIENTS if uses_interim(snapshot) else [])
 
 
+PLANNED = ("optimiser", "lookahead")  # the policies that solve the daily model (fifo: its greedy)
+OVERDUE = 1000.0  # max_wait_days: the priority factor of a patient at the cap (placed first where any place allows)
 HELD_ON = np.iinfo(np.int64).max // 4  # the end day of an interim bed until its patient moves on
 
 
@@ -245,6 +248,8 @@ class Run:
         stores = dict(zip(snapshot.localities["locality_id"], snapshot.localities["equipment_store"]))
         self.store_of = self.patients["locality"].map(stores).fillna("").to_numpy()
         self.decision_seconds = 0.0
+        self.phantom_template: dict[str, int] = {}  # lookahead: today's phantom patients and whom they copy
+        self.planned = policy in PLANNED
 
     def _band_rows(self, template: np.ndarray) -> pd.DataFrame:
         """care_bands.csv rows of every patient of the run (a newcomer has those of the
@@ -315,21 +320,54 @@ class Run:
         state = copy.copy(base)
         state.content_hash = None
         horizon_days = base.settings.horizon_days
-        if self.policy == "optimiser" and self.flow.horizon_days is not None:  # a shorter plan a day, if asked
+        if self.planned and self.flow.horizon_days is not None:  # a shorter plan a day, if asked
             horizon_days = min(horizon_days, self.flow.horizon_days)
-        state.settings = dataclasses.replace(base.settings, snapshot_date=self.date(t), horizon_days=horizon_days)
-        state.patients = waiting[[c for c in base.patients.columns if c not in DERIVED]]
+        weights = base.settings.weights
+        columns = [c for c in base.patients.columns if c not in DERIVED]
+        patients_today = waiting[columns]
+        bands_today = self.band_rows[present[self.band_rows["owner"].to_numpy()]] if len(self.band_rows) else None
+        if self.policy == "lookahead":  # lookahead.py: expected newcomers and harm as the measure counts it
+            ahead = self.flow.lookahead
+            if ahead.flat_harm:
+                weights = dataclasses.replace(weights, wait_growth_days=FLAT_GROWTH)
+            if ahead.phantoms:
+                phantoms = phantom_patients(base, self.flow, self.run, t, horizon_days, columns)
+                self.phantom_template = dict(zip(phantoms["patient_id"], phantoms["template"].astype(int)))
+                patients_today = pd.concat([patients_today, phantoms[columns]], ignore_index=True)
+                if bands_today is not None and len(phantoms):
+                    bands_today = pd.concat([bands_today, self._phantom_bands(phantoms)], ignore_index=True)
+        state.settings = dataclasses.replace(
+            base.settings, snapshot_date=self.date(t), horizon_days=horizon_days, weights=weights
+        )
+        state.patients = patients_today
         state.capacity = capacity
         state.equipment = equipment
         state.pinned = pinned
-        if self.band_rows is not None and len(self.band_rows):
-            state.care_bands = self.band_rows[present[self.band_rows["owner"].to_numpy()]].drop(columns=["owner"])
+        if bands_today is not None:
+            state.care_bands = bands_today.drop(columns=["owner"])
         prepare(state)
+        real = len(waiting)
         if bridging.any():  # a day waited in an interim bed costs interim_weight of an acute day (6.2)
-            weight = np.where(bridging, state.weights.interim_weight, 1.0)
+            weight = np.ones(len(state.patients))
+            weight[:real] = np.where(bridging, state.weights.interim_weight, 1.0)
             state.patients["priority"] = state.patients["priority"].to_numpy(dtype=float) * weight
+        if self.planned and self.flow.max_wait_days is not None:  # the cap: overdue patients go first
+            waited = t - patients["ready_day"].to_numpy()[present]
+            overdue = np.zeros(len(state.patients), dtype=bool)
+            overdue[:real] = waited >= self.flow.max_wait_days - 1
+            if overdue.any():
+                state.patients["priority"] = state.patients["priority"].to_numpy(dtype=float) * np.where(overdue, OVERDUE, 1.0)
         sort_by_ids(state, only=("patients", "capacity", "equipment", "pinned"))
         return state
+
+    def _phantom_bands(self, phantoms: pd.DataFrame) -> pd.DataFrame:
+        """care_bands.csv rows of the phantom patients: those of the patients they copy."""
+        rows = self.snapshot.care_bands
+        copied = phantoms[["patient_id", "template"]].merge(
+            rows.assign(template=self.snapshot.patient_index.loc[rows["patient_id"]].to_numpy()).drop(columns=["patient_id"]),
+            on="template",
+        )
+        return copied.drop(columns=["template"]).assign(owner=-1)
 
     def _capacity_rows(self, t: int, date: pd.Timestamp) -> pd.DataFrame:
         """capacity.csv of the state on day t: each binding pool's places not held today, and
@@ -367,6 +405,8 @@ class Run:
         where it is still feasible and better than the greedy one."""
         began = time.perf_counter()
         formulation = build_formulation(state, pairs=self.pairs_of(state))
+        if self.policy == "lookahead":
+            price_capacity(formulation, self.flow.lookahead)
         if self.policy == "fifo":
             result = solve(formulation, "greedy")
         else:
@@ -396,12 +436,15 @@ class Run:
         )
         if self.interim:
             plan["stage"] = np.where(stage_of(chosen) == INTERIM, INTERIM_NAME, DIRECT_NAME)
+        if self.phantom_template:  # lookahead: phantom patients are planned, never placed
+            plan = plan[~plan["patient_id"].isin(self.phantom_template)].reset_index(drop=True)
         return plan
 
     def pairs_of(self, state: Snapshot) -> pd.DataFrame:
         """The state's eligible (patient, service, minutes): those of the patient each copies."""
         pairs, starts = self.template_pairs
-        template = state.patients["patient_id"].map(self.template).to_numpy(dtype=np.int64)
+        ids = state.patients["patient_id"]
+        template = ids.map(self.template).fillna(ids.map(self.phantom_template)).to_numpy(dtype=np.int64)
         counts = starts[template + 1] - starts[template]
         rows = (
             np.concatenate([np.arange(starts[k], starts[k + 1]) for k in template])

@@ -17,9 +17,11 @@ from pathlib import Path
 from optimiser.constants import BED_DAY_COST
 from optimiser.data.problems import InputError, ProblemList
 from optimiser.data.snapshot import Snapshot
+from optimiser.simulate.lookahead import Lookahead
 from optimiser.simulate.stays import Stay, exponential, fixed, lognormal
 
-POLICIES = ("optimiser", "fifo")
+POLICIES = ("optimiser", "fifo", "lookahead")
+DEFAULT_POLICIES = ("optimiser", "fifo")
 DEFAULT_STAYS = {1: lognormal(14, 18), 2: lognormal(24, 30), 3: lognormal(300, 420)}
 DEFAULT_COMMUNITY_COST = {1: 32.0, 2: 150.0, 3: 164.0}
 
@@ -47,7 +49,7 @@ class Flow:
     days: int = 90
     runs: int = 20
     seed: int = 1
-    policies: tuple[str, ...] = POLICIES
+    policies: tuple[str, ...] = DEFAULT_POLICIES
     bed_day_cost: float = BED_DAY_COST
     community_cost: dict[int, float] = field(default_factory=lambda: dict(DEFAULT_COMMUNITY_COST))
     notice_days: int = 1
@@ -61,6 +63,8 @@ class Flow:
     horizon_days: int | None = None  # the optimiser policy's planning horizon (None: the snapshot's)
     return_days: int = 2
     deliveries: tuple[Delivery, ...] = ()
+    max_wait_days: int | None = None  # optimiser and lookahead: a patient this long waiting goes first (None: no cap)
+    lookahead: Lookahead = field(default_factory=Lookahead)
     source: str = "flow.toml"
 
     def with_options(self, **options) -> Flow:
@@ -92,7 +96,9 @@ class Flow:
                 "known_release_days": self.known_release_days,
                 "threads": self.threads,
                 **({"horizon_days": self.horizon_days} if self.horizon_days is not None else {}),
+                **({"max_wait_days": self.max_wait_days} if self.max_wait_days is not None else {}),
             },
+            **({"lookahead": self.lookahead.as_dict()} if "lookahead" in self.policies else {}),
             "equipment": {
                 "return_days": self.return_days,
                 "delivery": [{"store": d.store, "item": d.item, "per_week": d.per_week} for d in self.deliveries],
@@ -126,13 +132,15 @@ KEYS = {
         "length_of_stay",
         "policy",
         "equipment",
+        "lookahead",
     },
+    "lookahead": {"phantoms", "flat_harm", "capacity_price"},
     "community_cost": {"pathway1", "pathway2", "pathway3"},
     "arrivals": {"notice_days", "weekday_factor", "rate"},
     "arrivals.rate": {"pathway", "site", "per_day"},
     "length_of_stay": {"pathway1", "pathway2", "pathway3"},
     "length_of_stay.pathway": {"distribution", "median", "mean", "days"},
-    "policy": {"time_limit", "work_limit", "known_release_days", "threads", "horizon_days"},
+    "policy": {"time_limit", "work_limit", "known_release_days", "threads", "horizon_days", "max_wait_days"},
     "equipment": {"return_days", "delivery"},
     "equipment.delivery": {"store", "item", "per_week"},
 }
@@ -283,6 +291,18 @@ def parse_flow(settings: dict, snapshot: Snapshot, read: _Reader, source: str = 
     known = read.number(policy, "known_release_days", "policy.", flow.known_release_days, minimum=0, whole=True)
     threads = read.number(policy, "threads", "policy.", flow.threads, minimum=1, whole=True)
     horizon_days = read.number(policy, "horizon_days", "policy.", None, minimum=1, whole=True)
+    max_wait_days = read.number(policy, "max_wait_days", "policy.", None, minimum=1, whole=True)
+
+    ahead = read.table(settings, "lookahead", "")
+    read.keys(ahead, KEYS["lookahead"], "lookahead.")
+    switches = {}
+    for key in ("phantoms", "flat_harm"):
+        value = ahead.get(key, getattr(Lookahead(), key))
+        if not isinstance(value, bool):
+            read.bad(f"lookahead.{key}", value, "must be true or false")
+            value = getattr(Lookahead(), key)
+        switches[key] = value
+    price = read.number(ahead, "capacity_price", "lookahead.", Lookahead().capacity_price, minimum=0)
 
     equipment = read.table(settings, "equipment", "")
     read.keys(equipment, KEYS["equipment"], "equipment.")
@@ -320,6 +340,8 @@ def parse_flow(settings: dict, snapshot: Snapshot, read: _Reader, source: str = 
         horizon_days=None if horizon_days is None else int(horizon_days),
         return_days=return_days,
         deliveries=tuple(deliveries),
+        max_wait_days=None if max_wait_days is None else int(max_wait_days),
+        lookahead=Lookahead(capacity_price=price, **switches),
         source=source,
     )
 

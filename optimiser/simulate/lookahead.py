@@ -59,7 +59,7 @@ def phantom_patients(snapshot, flow, run: int, t: int, plan_days: int, columns: 
     rng = np.random.default_rng(np.random.SeedSequence([flow.seed, run, t, 0x10A]))
     patients = snapshot.patients
     origin = snapshot.snapshot_date
-    rows, templates, ready = [], [], []
+    templates, ready = [], []
     for j in range(1, max(plan_days - flow.notice_days, 1)):
         day = t + j
         weekday = (origin + dt.timedelta(days=day)).weekday()

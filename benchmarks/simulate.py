@@ -88,6 +88,11 @@ def run(args) -> None:
             "seconds_per_day": float(seconds.loc[seconds["policy"] == policy, "seconds"].mean() / flow.days),
             "seconds_per_run": seconds.loc[seconds["policy"] == policy, "seconds"].tolist(),
         }
+        record["policies"][policy]["longest_wait_by_priority"] = result.summary["policies"][policy].get(
+            "longest_wait_days_by_priority"
+        )
+        if "interim_day" in patients:
+            record["policies"][policy]["interim_reuse"] = interim_reuse(patients[patients["policy"] == policy], flow.days)
     if bounds:
         record["policies"]["bound"] = {
             "method": args.bound_method,
@@ -103,6 +108,29 @@ def run(args) -> None:
     print(json.dumps({key: value for key, value in record.items() if key != "policies"}))
     for policy, figures in record["policies"].items():
         print(policy, _interval(figures["delayed_bed_days"]), f"{figures['seconds_per_day']:.2f} s/day")
+
+
+def interim_reuse(patients, days: int) -> dict:
+    """What reusing an interim bed only from the day after an onward move costs (docs/simulation.md):
+    per run, the onward moves out of interim beds before the last day, and the entries into
+    the same interim service on the day after one (each could have been a day earlier had
+    the bed been reusable on the onward day: at most one delayed bed-day each)."""
+    moved = patients[patients["interim_day"].notna() & patients["placed_day"].notna()]
+    moved = moved[moved["placed_day"] < days - 1]
+    entries = patients[patients["interim_day"].notna()]
+    per_run = []
+    for run, mine in moved.groupby("run"):
+        theirs = entries[entries["run"] == run]
+        freed = mine.groupby(["interim_service_id", "placed_day"]).size()
+        entered = theirs.groupby(["interim_service_id", "interim_day"]).size()
+        next_day = {(service, int(day) + 1): n for (service, day), n in freed.items()}
+        reused = sum(min(n, int(entered.get((service, day), 0))) for (service, day), n in next_day.items())
+        per_run.append((int(len(mine)), int(reused)))
+    runs = max(patients["run"].nunique(), 1)
+    return {
+        "onward_moves_per_run": float(sum(m for m, _ in per_run) / runs),
+        "next_day_entries_per_run": float(sum(r for _, r in per_run) / runs),
+    }
 
 
 def _interval(values) -> str:
@@ -175,8 +203,10 @@ def compare(tags: list[str]) -> None:
     for label, runs, waits, figures, days in settings:
         totals = [runs[r]["total"] for r in shared]
         seconds = np.mean([runs[r]["seconds"] for r in runs]) / days
+        longest = (figures.get("longest_wait_by_priority") or {}).get("3")
+        tail = f"; priority 3 longest wait {longest['mean_over_runs']:.1f} (max {longest['max']})" if longest else ""
         print(
-            f"{label:>24}: delayed bed-days {_interval(totals)}; {_wait_figures(waits, figures)}; "
+            f"{label:>24}: delayed bed-days {_interval(totals)}; {_wait_figures(waits, figures)}{tail}; "
             f"{seconds:.2f} s/day over its {len(runs)} runs"
         )
     for i, (first, a, *_) in enumerate(settings):

@@ -1163,8 +1163,13 @@ def simulation_summary(summary: dict) -> str:
     for policy, figures in summary["policies"].items():
         lines.append(
             f"{policy:>10}: delayed bed-days {figure(figures['delayed_bed_days'])}; "
-            f"wait mean {figures['mean_wait_days'] or 0:.1f} d, 95th percentile {figures['p95_wait_days'] or 0:.0f} d; "
-            f"{figures['seconds_per_day']:.2f} s a day"
+            f"wait mean {figures['mean_wait_days'] or 0:.1f} d, 95th percentile {figures['p95_wait_days'] or 0:.0f} d"
+            + (
+                f", longest of priority 3 {figures['longest_wait_days_by_priority']['3']['max']} d; "
+                if "3" in figures.get("longest_wait_days_by_priority", {})
+                else "; "
+            )
+            + f"{figures['seconds_per_day']:.2f} s a day"
             + (
                 f"; {figures['interim_entries_per_run']:,.1f} interim entries a run, "
                 f"{figures['interim_bed_days']['mean']:,.0f} days waited in interim beds"

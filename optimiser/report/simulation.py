@@ -74,6 +74,7 @@ def _headline(summary: dict) -> str:
             f"<td class='num'>{_fmt(days['low'])} to {_fmt(days['high'])}</td>{closed}"
             f"<td class='num'>£{_fmt(figures['acute_cost']['mean'])}</td>"
             f"<td class='num'>{_fmt(figures['mean_wait_days'], 1)}</td><td class='num'>{_fmt(figures['p95_wait_days'], 1)}</td>"
+            f"<td class='num'>{_fmt(figures.get('longest_wait_days_by_priority', {}).get('3', {}).get('max'))}</td>"
             f"<td class='num'>{_fmt(figures['placed_per_run'], 1)}</td><td class='num'>{_fmt(figures['seconds_per_day'], 2)}</td></tr>"
         )
     if bound:
@@ -81,12 +82,12 @@ def _headline(summary: dict) -> str:
         rows.append(
             f"<tr class='bound'><td>bound ({html.escape(str(bound['method']).upper())})</td><td class='num'>{_fmt(days['mean'])}</td>"
             f"<td class='num'>{_fmt(days['low'])} to {_fmt(days['high'])}</td><td class='num'>100%</td>"
-            "<td colspan='5' class='muted'>perfect information: every arrival and stay of the run known in advance</td></tr>"
+            "<td colspan='6' class='muted'>perfect information: every arrival and stay of the run known in advance</td></tr>"
         )
     gap = "<th>fifo-to-bound gap closed (95%)</th>" if bound else ""
     head = (
         f"<tr><th>policy</th><th>delayed bed-days</th><th>95% interval</th>{gap}<th>acute cost</th><th>mean wait (days)</th>"
-        "<th>95th percentile wait</th><th>placed per run</th><th>seconds a day</th></tr>"
+        "<th>95th percentile wait</th><th>longest wait, priority 3</th><th>placed per run</th><th>seconds a day</th></tr>"
     )
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 

@@ -572,12 +572,21 @@ class Run:
             table["interim_service_id"] = np.where(entered, service_ids[np.maximum(self.interim_service, 0)], "")
         return table[arrived].reset_index(drop=True)
 
+    def longest_waits(self) -> dict[int, int]:
+        """The longest wait of each priority's patients ready in the run: days from ready to
+        placement, or to the end of the run for those still waiting (who count too)."""
+        ready = self.patients["ready_day"].to_numpy()
+        counted = ready < self.flow.days
+        waited = np.where(self.placed_day >= 0, self.placed_day, self.flow.days) - ready
+        priority = self.patients["priority"].fillna(1).to_numpy(dtype=np.int64)
+        return {k: int(waited[counted & (priority == k)].max()) for k in (1, 2, 3) if (counted & (priority == k)).any()}
+
 
 def simulate_run(
     snapshot: Snapshot, flow: Flow, policy: str, run: int, seed: np.random.SeedSequence, options=None, observer=None
 ) -> dict:
-    """One run under one policy: ``daily`` and ``patients`` records and the seconds its
-    decisions took (plain data, so a Dask worker can return it). ``observer(t, state,
+    """One run under one policy: ``daily`` and ``patients`` records, the seconds its
+    decisions took and the longest wait by priority (plain data, so a Dask worker can return it). ``observer(t, state,
     formulation, result)`` is called after each day's decision."""
     draws = draw_run(snapshot, flow, seed)
     state = Run(snapshot, flow, draws, policy, run, options, observer)
@@ -587,4 +596,5 @@ def simulate_run(
         "daily": pd.DataFrame(state.daily, columns=daily_columns(snapshot)),
         "patients": state.patient_table()[patient_columns(snapshot)],
         "decision_seconds": state.decision_seconds,
+        "longest_waits": state.longest_waits(),
     }

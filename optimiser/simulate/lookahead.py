@@ -32,6 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from optimiser.model.families.base import DIRECT, stage_of
+
 PHANTOM = "~"  # phantom patients' ids begin with it (repeated until no real patient's id does)
 FLAT_GROWTH = 1e9  # wait_growth_days of flat harm
 
@@ -95,8 +97,6 @@ def price_capacity(formulation, lookahead: Lookahead) -> None:
     """Add the capacity price to the pathway-1 starts of a formulation (module doc)."""
     if lookahead.capacity_price <= 0:
         return
-    from optimiser.model.families.base import DIRECT, stage_of
-
     variables = formulation.variables
     patients = formulation.snapshot.patients
     pathway = patients["pathway"].to_numpy()[variables["patient"].to_numpy()]

@@ -5,7 +5,8 @@ from them, and writing them (``daily.csv``, ``patients.csv``, ``summary.json``,
 Every figure of the summary is computed from the two tables, afterwards (as Ciw's
 records): per policy, over runs, the mean and 95% interval (Student t) of total delayed
 bed-days and of their acute cost, the mean and 95th-percentile wait of the patients
-placed (pooled over runs), patients placed per run, the seconds each simulated day's
+placed (pooled over runs), the longest wait of each priority's patients (those still waiting
+included; mean over runs and the longest of all), patients placed per run, the seconds each simulated day's
 decision took; per pair of policies, the paired difference of delayed bed-days (same
 runs, common random numbers) with its 95% interval; each also by pathway. v2, with interim
 services: per policy, the days waited in interim beds (mean and interval) and the interim
@@ -136,8 +137,16 @@ def bound_summary(totals: pd.Series, by_pathway: pd.Series, flow: Flow, bounds: 
     return result
 
 
-def summarise(daily: pd.DataFrame, patients: pd.DataFrame, flow: Flow, seconds: pd.DataFrame, bounds: list | None = None) -> dict:
-    """The summary of a simulation (module doc); with ``bounds``, its ``bound`` row too."""
+def summarise(
+    daily: pd.DataFrame,
+    patients: pd.DataFrame,
+    flow: Flow,
+    seconds: pd.DataFrame,
+    bounds: list | None = None,
+    longest: pd.DataFrame | None = None,
+) -> dict:
+    """The summary of a simulation (module doc); with ``bounds``, its ``bound`` row too;
+    with ``longest`` (policy, run, priority, days), each priority's longest wait."""
     totals = daily.groupby(["policy", "run"])["delayed_bed_days"].sum()
     by_pathway = daily.groupby(["policy", "pathway", "run"])["delayed_bed_days"].sum()
     placed = patients[patients["placed_day"].notna()]
@@ -158,6 +167,11 @@ def summarise(daily: pd.DataFrame, patients: pd.DataFrame, flow: Flow, seconds: 
                 str(k): {"delayed_bed_days": interval(by_pathway.loc[(policy, k)].to_numpy(dtype=float))} for k in (1, 2, 3)
             },
         }
+        if longest is not None and len(longest):  # the longest wait by priority (those still waiting too)
+            mine_longest = longest[longest["policy"] == policy].groupby("priority")["days"]
+            policies[policy]["longest_wait_days_by_priority"] = {
+                str(k): {"mean_over_runs": float(days.mean()), "max": int(days.max())} for k, days in mine_longest
+            }
         if "in_interim" in daily.columns:  # v2: days waited in interim beds, out of the acute bed
             days = daily[daily["policy"] == policy].groupby("run")[["in_interim", "entered_interim"]].sum()
             policies[policy]["interim_bed_days"] = interval(days["in_interim"].to_numpy(dtype=float))

@@ -106,6 +106,10 @@ def gather(flow: Flow, tasks, results, bounds: list[RunBound] | None = None) -> 
     seconds = pd.DataFrame(
         {"policy": [t.policy for t in tasks], "run": [t.run for t in tasks], "seconds": [r["decision_seconds"] for r in results]}
     )
+    longest = pd.DataFrame(
+        [(t.policy, t.run, k, days) for t, r in zip(tasks, results) for k, days in r.get("longest_waits", {}).items()],
+        columns=["policy", "run", "priority", "days"],
+    )
     daily, patients = daily.reset_index(drop=True), patients.reset_index(drop=True)
-    summary = summarise(daily, patients, flow, seconds, bounds)
+    summary = summarise(daily, patients, flow, seconds, bounds, longest)
     return SimulationResult(daily, patients, flow, seconds, summary, bounds)

@@ -7,6 +7,7 @@ start (a plan for a snapshot with more capacity is still feasible).
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from optimiser.data.schema import ONWARD as ONWARD_NAME
 from optimiser.data.snapshot import Snapshot
 from optimiser.model.families.base import DIRECT, INTERIM
 from optimiser.model.families.interim import complete_stays
+from optimiser.constants import FEASIBILITY
 from optimiser.model.formulation import Formulation
 
 
@@ -69,6 +71,55 @@ def start_vector(formulation: Formulation, triples: pd.DataFrame) -> np.ndarray 
     x[columns[columns >= 0]] = 1.0
     x = complete_stays(formulation.variables, x)  # v2: the days in interim beds the entries and starts fix
     return None if formulation.violations(x) else x
+
+
+@dataclass(frozen=True)
+class KeptStart:
+    """An earlier plan's placements that still fit today's model, as a start: ``x`` (None when
+    none fits), and how many of the plan's patients were ``kept`` of those ``offered``."""
+
+    x: np.ndarray | None
+    kept: int
+    offered: int
+
+
+def kept_start(formulation: Formulation, triples: pd.DataFrame) -> KeptStart:
+    """The placements that still fit, patient by patient: each patient's rows of the plan (its
+    start; v2 also its entry and the days in the interim bed they fix) are kept, cheapest
+    objective first, when with the patients kept before them and the pinned rows they break
+    no row. Exact where the whole plan fits (it is all kept); otherwise the parts a change
+    of today's state (a place gone, a patient gone) does not touch survive, where
+    ``start_vector`` would give no start at all."""
+    columns = columns_of(formulation, triples)
+    columns = np.unique(columns[columns >= 0])
+    offered = int(len(np.unique(formulation.variables["patient"].to_numpy()[columns]))) if len(columns) else 0
+    if not len(columns):
+        return KeptStart(None, 0, 0)
+    planned = np.zeros(formulation.num_variables)
+    planned[columns] = 1.0
+    planned = complete_stays(formulation.variables, planned)
+    chosen = np.flatnonzero(planned > 0.5)
+    matrix, upper = formulation.matrix()
+    by_column = matrix.tocsc()
+    x = (formulation.lower > 0.5).astype(float)  # pinned rows are kept whatever the plan says
+    load = matrix @ x
+    patient = formulation.variables["patient"].to_numpy()
+    groups = pd.Series(chosen).groupby(patient[chosen])
+    value = {p: float(formulation.objective[cols.to_numpy()].sum()) for p, cols in groups}
+    kept = 0
+    for p in sorted(value, key=lambda q: (value[q], q)):
+        cols = groups.get_group(p).to_numpy()
+        cols = cols[x[cols] < 0.5]
+        block = by_column[:, cols]
+        rows, where = np.unique(block.indices, return_inverse=True)
+        change = np.bincount(where, weights=block.data, minlength=len(rows))
+        if np.all(load[rows] + change <= upper[rows] + FEASIBILITY):
+            x[cols] = 1.0
+            load[rows] += change
+            kept += 1
+    if kept == 0 or formulation.violations(x):
+        return KeptStart(None, 0, offered)
+    return KeptStart(x, kept, offered)
 
 
 def agreed_moves(triples: pd.DataFrame) -> pd.DataFrame:

@@ -41,7 +41,7 @@ from optimiser.model.eligibility import eligible_pairs
 from optimiser.model.families.base import INTERIM, stage_of
 from optimiser.model.families.interim import uses_interim
 from optimiser.model.formulation import build_formulation
-from optimiser.model.previous import placement_triples, start_vector
+from optimiser.model.previous import kept_start, placement_triples, start_vector
 from optimiser.simulate.flow import Flow
 from optimiser.simulate.lookahead import FLAT_GROWTH, phantom_patients, price_capacity
 from optimiser.simulate.pools import patient_uses, pools_of
@@ -401,8 +401,9 @@ class Run:
     def decide(self, state: Snapshot) -> pd.DataFrame:
         """The policy's plan on the state, as ``allocate`` makes it (the same formulation and
         solve; no unplaced reasons, which the simulation does not use): placements
-        (patient_id, service_id, start_date, day). ``optimiser`` starts from yesterday's plan
-        where it is still feasible and better than the greedy one."""
+        (patient_id, service_id, start_date, day). ``optimiser`` and ``lookahead`` start from
+        yesterday's plan (``warm_start``: "whole", where all of it is still feasible; "kept",
+        the patients of it that still fit; "none") when it is better than the greedy one."""
         began = time.perf_counter()
         formulation = build_formulation(state, pairs=self.pairs_of(state))
         if self.policy == "lookahead":
@@ -414,8 +415,12 @@ class Run:
             if limits["work_limit"] is not None and limits["time_limit"] is None:
                 limits["time_limit"] = 600.0  # a safety cap only
             start = None
-            if self.previous is not None and len(self.previous):
-                start = start_vector(formulation, placement_triples(state, self.previous))
+            if self.previous is not None and len(self.previous) and self.flow.warm_start != "none":
+                triples = placement_triples(state, self.previous)
+                if self.flow.warm_start == "kept":  # the parts of yesterday's plan that still fit
+                    start = kept_start(formulation, triples).x
+                else:  # the whole of yesterday's plan, or nothing
+                    start = start_vector(formulation, triples)
             today = self.cancel.child()  # the watchdog stops today's solve only; Ctrl-C reaches the run (root)
             result = solve(formulation, "highs", start=start, threads=self.flow.threads, cancel=today, **limits)
             if self.cancel.cancelled:  # Ctrl-C stops the simulation, not just one day's solve: nothing is written

@@ -22,6 +22,7 @@ from optimiser.simulate.stays import Stay, exponential, fixed, lognormal
 
 POLICIES = ("optimiser", "fifo", "lookahead")
 DEFAULT_POLICIES = ("optimiser", "fifo")
+WARM_STARTS = ("whole", "kept", "none")  # yesterday's plan as a start: all of it or nothing, the patients that fit, none
 DEFAULT_STAYS = {1: lognormal(14, 18), 2: lognormal(24, 30), 3: lognormal(300, 420)}
 DEFAULT_COMMUNITY_COST = {1: 32.0, 2: 150.0, 3: 164.0}
 
@@ -63,6 +64,7 @@ class Flow:
     horizon_days: int | None = None  # the optimiser policy's planning horizon (None: the snapshot's)
     return_days: int = 2
     deliveries: tuple[Delivery, ...] = ()
+    warm_start: str = "whole"  # optimiser and lookahead: yesterday's plan as today's start (WARM_STARTS)
     max_wait_days: int | None = None  # optimiser and lookahead: a patient this long waiting goes first (None: no cap)
     lookahead: Lookahead = field(default_factory=Lookahead)
     source: str = "flow.toml"
@@ -97,6 +99,7 @@ class Flow:
                 "threads": self.threads,
                 **({"horizon_days": self.horizon_days} if self.horizon_days is not None else {}),
                 **({"max_wait_days": self.max_wait_days} if self.max_wait_days is not None else {}),
+                "warm_start": self.warm_start,
             },
             **({"lookahead": self.lookahead.as_dict()} if "lookahead" in self.policies else {}),
             "equipment": {
@@ -140,7 +143,7 @@ KEYS = {
     "arrivals.rate": {"pathway", "site", "per_day"},
     "length_of_stay": {"pathway1", "pathway2", "pathway3"},
     "length_of_stay.pathway": {"distribution", "median", "mean", "days"},
-    "policy": {"time_limit", "work_limit", "known_release_days", "threads", "horizon_days", "max_wait_days"},
+    "policy": {"time_limit", "work_limit", "known_release_days", "threads", "horizon_days", "max_wait_days", "warm_start"},
     "equipment": {"return_days", "delivery"},
     "equipment.delivery": {"store", "item", "per_week"},
 }
@@ -292,6 +295,10 @@ def parse_flow(settings: dict, snapshot: Snapshot, read: _Reader, source: str = 
     threads = read.number(policy, "threads", "policy.", flow.threads, minimum=1, whole=True)
     horizon_days = read.number(policy, "horizon_days", "policy.", None, minimum=1, whole=True)
     max_wait_days = read.number(policy, "max_wait_days", "policy.", None, minimum=1, whole=True)
+    warm_start = policy.get("warm_start", flow.warm_start)
+    if warm_start not in WARM_STARTS:
+        read.bad("policy.warm_start", warm_start, "must be one of " + ", ".join(f'"{w}"' for w in WARM_STARTS))
+        warm_start = flow.warm_start
 
     ahead = read.table(settings, "lookahead", "")
     read.keys(ahead, KEYS["lookahead"], "lookahead.")
@@ -341,6 +348,7 @@ def parse_flow(settings: dict, snapshot: Snapshot, read: _Reader, source: str = 
         return_days=return_days,
         deliveries=tuple(deliveries),
         max_wait_days=None if max_wait_days is None else int(max_wait_days),
+        warm_start=warm_start,
         lookahead=Lookahead(capacity_price=price, **switches),
         source=source,
     )

@@ -1,0 +1,73 @@
+"""Yesterday's plan as today's start (``previous.kept_start``): the patients of it that still
+fit, where the whole plan no longer does."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import random_tiny_interim_snapshot, random_tiny_snapshot
+
+from optimiser import load_snapshot
+from optimiser.model.families.base import INTERIM, stage_of
+from optimiser.model.formulation import build_formulation
+from optimiser.model.previous import kept_start, start_vector
+from optimiser.solve.dispatch import solve
+
+
+def _plan(formulation) -> tuple[np.ndarray, pd.DataFrame]:
+    result = solve(formulation, "highs", time_limit=20)
+    x = np.round(result.x)
+    stage = stage_of(formulation.variables)
+    chosen = formulation.variables[(x > 0.5) & (stage <= INTERIM)]
+    return x, chosen[[c for c in ("patient", "service", "day", "stage") if c in chosen]].reset_index(drop=True)
+
+
+def _tighter(formulation, x):
+    """The model with one binding row's right-hand side one unit (or one coefficient) lower."""
+    matrix, upper = formulation.matrix()
+    load = matrix @ x
+    offset = 0
+    for i, block in enumerate(formulation.blocks):
+        rows = np.arange(offset, offset + block.size)
+        offset += block.size
+        binding = rows[(load[rows] > 0.5) & (np.abs(load[rows] - upper[rows]) < 1e-6)]
+        if len(binding) and block.family not in ("assignment", "interim"):
+            local = binding[0] - rows[0]
+            cut = block.upper.copy()
+            cut[local] -= max(1.0, float(np.abs(block.coef[block.row == local]).min()))
+            blocks = list(formulation.blocks)
+            blocks[i] = dataclasses.replace(block, upper=cut)
+            return dataclasses.replace(formulation, blocks=blocks)
+    return None
+
+
+@pytest.mark.parametrize("kind", ["v1", "interim"])
+def test_the_parts_that_still_fit_are_kept(tmp_path, kind):
+    tried = 0
+    for seed in range(40):
+        folder = tmp_path / f"{kind}{seed}"
+        if kind == "v1":
+            random_tiny_snapshot(folder, seed, patients=6, services=3)
+        else:
+            random_tiny_interim_snapshot(folder, seed, patients=5)
+        formulation = build_formulation(load_snapshot(folder))
+        x, plan = _plan(formulation)
+        if len(plan) < 2:
+            continue
+        whole = kept_start(formulation, plan)  # the plan fits its own model: all of it is kept
+        assert whole.kept == whole.offered == plan["patient"].nunique()
+        assert np.array_equal(whole.x, start_vector(formulation, plan))
+        tighter = _tighter(formulation, x)
+        if tighter is None:
+            continue
+        assert start_vector(tighter, plan) is None  # the whole plan no longer fits
+        kept = kept_start(tighter, plan)
+        if kept.x is None:
+            continue
+        assert tighter.violations(kept.x) == []
+        assert 1 <= kept.kept < kept.offered
+        tried += 1
+    assert tried >= 3

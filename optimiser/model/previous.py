@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from optimiser.constants import FEASIBILITY
 from optimiser.data.schema import DIRECT as DIRECT_NAME
 from optimiser.data.schema import INTERIM as INTERIM_NAME
 from optimiser.data.schema import ONWARD as ONWARD_NAME
 from optimiser.data.snapshot import Snapshot
 from optimiser.model.families.base import DIRECT, INTERIM
 from optimiser.model.families.interim import complete_stays
-from optimiser.constants import FEASIBILITY
 from optimiser.model.formulation import Formulation
 
 

@@ -213,7 +213,9 @@ def compare(tags: list[str]) -> None:
         for second, b, *_ in settings[i + 1 :]:
             difference = [a[r]["total"] - b[r]["total"] for r in shared]
             pathways = ", ".join(
-                f"P{k} {np.mean([a[r]['pathways'][k] - b[r]['pathways'][k] for r in shared]):+,.0f}" for k in ("1", "2", "3")
+                f"P{k} {np.mean([a[r]['pathways'][k] - b[r]['pathways'][k] for r in shared]):+,.0f}"
+                for k in ("1", "2", "3")
+                if all(a[r]["pathways"][k] is not None and b[r]["pathways"][k] is not None for r in shared)
             )
             print(f"{first} - {second}: {_interval(difference)} ({pathways})")
     floor = next((runs for label, runs, *_ in settings if label.startswith("bound")), None)

@@ -23,9 +23,14 @@ from optimiser.simulate.runner import run_seeds
 KNOWN = 2  # the days whose decisions must not depend on anything drawn for later days
 
 
-def _flow_folder(tmp_path: Path, seed: int) -> Path:
+def _flow_folder(tmp_path: Path, seed: int, phantoms: bool = True) -> Path:
+    """A tiny flow; with ``phantoms``, its lookahead plans with phantom newcomers (off by default)."""
     folder = with_places(random_tiny_snapshot(tmp_path / f"s{seed}", seed, patients=5, services=3), seed)
-    return tiny_flow(folder, days=6, per_day=2.5)
+    tiny_flow(folder, days=6, per_day=2.5)
+    if phantoms:
+        with open(folder / "flow.toml", "a") as handle:
+            handle.write("[lookahead]\nphantoms = true\n")
+    return folder
 
 
 def _plans(snapshot, flow, draws, days: int) -> tuple[list[pd.DataFrame], list[int]]:
@@ -121,12 +126,13 @@ def test_max_wait_days_puts_the_overdue_patient_first(tmp_path):
 
 
 def test_the_lookahead_table_is_read_and_checked(tmp_path):
-    folder = _flow_folder(tmp_path, 1)
+    folder = _flow_folder(tmp_path, 1, phantoms=False)
     snapshot = load_snapshot(folder)
     text = (folder / "flow.toml").read_text()
-    (folder / "flow.toml").write_text(text + "[lookahead]\nphantoms = false\ncapacity_price = 2.5\n")
+    assert read_flow(folder / "flow.toml", snapshot).lookahead == Lookahead(phantoms=False, flat_harm=True, capacity_price=0.0)
+    (folder / "flow.toml").write_text(text + "[lookahead]\nphantoms = true\ncapacity_price = 2.5\n")
     flow = read_flow(folder / "flow.toml", snapshot)
-    assert flow.lookahead == Lookahead(phantoms=False, flat_harm=True, capacity_price=2.5)
+    assert flow.lookahead == Lookahead(phantoms=True, flat_harm=True, capacity_price=2.5)
     (folder / "flow.toml").write_text(text + '[lookahead]\nphantoms = "yes"\ncapacity_prise = 1\n')
     with pytest.raises(InputError) as error:
         read_flow(folder / "flow.toml", snapshot)

@@ -1,8 +1,8 @@
 """The ``lookahead`` policy: the daily optimiser, told what the flow file says about the days
 it plans, and aimed at what the simulation measures.
 
-Each morning it solves the same model as ``optimiser`` on the same state, changed in three
-ways, each using only what a hub knows that morning (the flow file's rates, the case mix of
+Each morning it solves the same model as ``optimiser`` on the same state, changed in up to
+three ways (by default flat harm only: the measured best), each using only what a hub knows that morning (the flow file's rates, the case mix of
 the snapshot's patients, today's waiting list), never the run's own future draws:
 
 - ``phantoms``: the newcomers the flow file expects over the plan's days (rate x weekday
@@ -42,7 +42,7 @@ FLAT_GROWTH = 1e9  # wait_growth_days of flat harm
 class Lookahead:
     """The lookahead policy's parts (module doc); the flow file's ``[lookahead]`` table."""
 
-    phantoms: bool = True
+    phantoms: bool = False  # measured: no fewer delayed bed-days on ics, more on ics-v2 (benchmarks/README.md)
     flat_harm: bool = True
     capacity_price: float = 0.0
 

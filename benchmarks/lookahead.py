@@ -3,9 +3,11 @@
     python -m benchmarks.lookahead instances/ics --days 30 --runs 4 \\
         --variants fifo,optimiser,la:1:1:0,la:0:1:0,la:0:0:3,la:1:1:3
     python -m benchmarks.lookahead instances/ics --flow benchmarks/flows/ics-fixed-stays.toml --days 30 --runs 4
+    python -m benchmarks.lookahead instances/ics-v2 --days 30 --runs 8 --variants ws:whole,ws:kept,ws:none --tag v2-warm
 
-A variant is ``fifo``, ``optimiser``, or ``la:PHANTOMS:FLAT_HARM:CAPACITY_PRICE[:MAX_WAIT_DAYS]``
-(the ``[lookahead]`` table's parts, 1 on and 0 off; ``optimiser.simulate.lookahead``). Each
+A variant is ``fifo``, ``optimiser``, ``la:PHANTOMS:FLAT_HARM:CAPACITY_PRICE[:MAX_WAIT_DAYS]``
+(the ``[lookahead]`` table's parts, 1 on and 0 off; ``optimiser.simulate.lookahead``), or
+``ws:WARM_START`` (the optimiser starting from yesterday's plan: ``whole``, ``kept`` or ``none``). Each
 (variant, run) is one Dask task on ``--workers`` processes. Prints per variant the mean
 delayed bed-days (by pathway), the mean and 95th-percentile wait of those placed, the
 longest wait, seconds a day, and the paired difference from fifo with its standard error;
@@ -40,6 +42,8 @@ def variant_flow(flow, variant: str):
     """(policy, flow) of a variant name (module doc)."""
     from optimiser.simulate.lookahead import Lookahead
 
+    if variant.startswith("ws:"):  # the optimiser with yesterday's plan as a start: whole, kept or none
+        return "optimiser", dataclasses.replace(flow, warm_start=variant.split(":")[1])
     if not variant.startswith("la"):
         return variant, flow
     parts = variant.split(":")

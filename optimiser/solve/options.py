@@ -116,6 +116,7 @@ class PartsSettings:
     search_first_columns: int = 20_000  # v2: a part joined by interim beds larger than this, and
     root_seconds_per_column: float = 0.002  # with less time left than this per column, is searched, not solved
     slice_steps: int = 10  # work limit: neighbourhoods per part per round of the search
+    joined: str = "split"  # v2, a large joined part under a time limit: "split" (split.py), "auto" (root or search), "plain"
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from optimiser.solve.progress import Board
 from optimiser.solve.result import PartFacts, PartReport, SearchReport, SolveResult, Status, Termination
 from optimiser.solve.route import Route
 from optimiser.solve.search import Search
+from optimiser.solve.split import split_solve
 
 INTEGRAL = 1e-6
 
@@ -230,12 +231,15 @@ def _joined(component: Component, start, policy: Policy, tuning: Tuning) -> str 
     ``root_seconds_per_column`` a column: the route would spend it in presolve and the root
     and give no better plan; ics-v2 at 60 s: 4,499 against 4,245 searched), else ``"root"``
     (the route has most of the time, for its root: at 300 s, 3,852 against 4,178 searched,
-    and 4,174 when the usual policies cut the route's share in half). None: the usual policy."""
+    and 4,174 when the usual policies cut the route's share in half); ``"split"`` (the default,
+    ``PartsSettings.joined``): split at the interim beds (``split.py``). None: the usual policy."""
     columns = len(component.columns)
     if not component.journeys or columns <= tuning.parts.search_first_columns or start is None:
         return None
-    if isinstance(policy, Counted) or policy.deadline.unlimited:
+    if isinstance(policy, Counted) or policy.deadline.unlimited or tuning.parts.joined == "plain":
         return None
+    if tuning.parts.joined == "split":
+        return "split"
     return "search" if policy.deadline.left() < columns * tuning.parts.root_seconds_per_column else "root"
 
 
@@ -349,6 +353,13 @@ def solve_by_parts(
                 value = sub.value(relaxed.x)
                 return SolveResult(Status.OPTIMAL, np.round(relaxed.x), value, value, "highs-lp", relaxed.seconds)
         joined = _joined(component, start, policy, tuning)
+        if joined == "split":
+            result = split_solve(part, policy, tuning, cancel, policy.shares.take(policy.deadline) or 0.0, solve_by_parts)
+            if result is not None:
+                return no_worse_than_start(part.model, result, part.start)
+            joined = (
+                "search" if policy.deadline.left() < len(component.columns) * tuning.parts.root_seconds_per_column else "root"
+            )
         if joined is not None:
             return (_searched if joined == "search" else _rooted)(part, policy, tuning, cancel)
         result = no_worse_than_start(sub, policy.exact(part), start)

@@ -1,0 +1,99 @@
+"""The split at the interim beds (solve/split.py): its Lagrangian bound is never above the
+optimum (brute force) for any multipliers, at the LP's duals it is at least the LP, the
+restricted model keeps the plan it is fixed at, and a solve that takes the split gives a
+plan the independent checker accepts with a bound no higher than the brute-force optimum."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from checker import brute_force_optimum, check_plan_folder
+from helpers import random_tiny_interim_snapshot
+
+from optimiser import allocate, build_formulation, load_snapshot, solve
+from optimiser.model.families.base import INTERIM, stage_of
+from optimiser.solve import parts
+from optimiser.solve.highs import solve_lp
+from optimiser.solve.options import PartsSettings, Tuning
+from optimiser.solve.split import linking_rows, relaxed, restricted
+
+SPLIT_ALWAYS = Tuning(parts=PartsSettings(search_first_columns=0))  # every joined part is split, however small
+JOINED = [2, 3, 7, 8, 9, 10, 12, 14, 16, 19]  # seeds of 8-patient snapshots with interim entries and linking rows
+
+
+def exact(formulation) -> float:
+    return solve(formulation, "highs", warm_start=False, decompose=False).objective
+
+
+def tiny(tmp_path, seed):
+    folder = random_tiny_interim_snapshot(tmp_path / "s", seed, patients=8, bands=seed % 2 == 0)
+    model = build_formulation(load_snapshot(folder))
+    assert any(mask.any() for mask in linking_rows(model)) and (stage_of(model.variables) == INTERIM).any()
+    return folder, model
+
+
+@pytest.mark.parametrize("seed", JOINED)
+def test_the_lagrangian_bound_is_below_the_optimum_for_any_multipliers(tmp_path, seed):
+    folder, model = tiny(tmp_path, seed)
+    masks = linking_rows(model)
+    optimum = brute_force_optimum(folder)
+    rng = np.random.default_rng(seed)
+    lp = solve_lp(model)
+    for duals in [lp.duals] + [{b.family: -rng.exponential(2.0, b.size) for b in model.blocks} for _ in range(3)]:
+        lagrangian, shift = relaxed(model, duals, masks)
+        assert sum(b.size for b in lagrangian.blocks) == sum(b.size for b in model.blocks) - sum(m.sum() for m in masks)
+        assert exact(lagrangian) + shift <= optimum + 1e-7
+    lagrangian, shift = relaxed(model, lp.duals, masks)
+    assert exact(lagrangian) + shift >= lp.objective - 1e-6  # the LP's duals: the pieces' integrality is counted
+
+
+def test_a_forgotten_shift_is_caught(tmp_path):
+    """Planted error: without its term ``- lambda b_L`` the Lagrangian model is above the
+    optimum on some snapshot (so the test above can fail)."""
+    above = 0
+    for seed in JOINED:
+        folder, model = tiny(tmp_path / str(seed), seed)
+        lagrangian, _ = relaxed(model, {b.family: np.full(b.size, -50.0) for b in model.blocks}, linking_rows(model))
+        above += exact(lagrangian) > brute_force_optimum(folder) + 1e-7
+    assert above > 0
+
+
+@pytest.mark.parametrize("seed", JOINED[:5])
+def test_the_restricted_model_keeps_the_plan_it_is_fixed_at(tmp_path, seed):
+    folder, model = tiny(tmp_path, seed)
+    x = solve(model, "highs").x
+    rng = np.random.default_rng(seed)
+    free = rng.random(model.num_variables) < 0.5
+    sub = restricted(model, free, x)
+    assert sub.violations(x[free]) == []
+    assert math.isclose(sub.value(x[free]), model.value(x), rel_tol=1e-9, abs_tol=1e-9)
+    assert math.isclose(exact(sub), model.value(x), rel_tol=1e-9, abs_tol=1e-7)  # x is optimal: so is its restriction
+    y = x.copy()
+    y[free] = solve(sub, "highs", warm_start=False, decompose=False).x
+    assert model.violations(y) == []  # a plan of the restricted model is one of the whole model
+
+
+@pytest.mark.parametrize("seed", JOINED)
+def test_a_split_solve_is_feasible_with_a_true_bound(tmp_path, seed, monkeypatch):
+    folder, _ = tiny(tmp_path, seed)
+    taken = []
+    real = parts.split_solve
+
+    def counted(*args, **kwargs):  # the real split, counted
+        result = real(*args, **kwargs)
+        taken.append(result)
+        return result
+
+    monkeypatch.setattr(parts, "split_solve", counted)
+    plan = allocate(
+        load_snapshot(folder), time_limit=2, tuning=SPLIT_ALWAYS
+    )  # the search after the split runs out the time when the Lagrangian bound is below the optimum
+    assert [r for r in taken if r is not None], "the split was not taken"
+    plan.write(tmp_path / "plan")
+    violations, objective = check_plan_folder(folder, tmp_path / "plan")
+    assert violations == [] and math.isclose(objective, plan.objective, rel_tol=1e-9, abs_tol=1e-9)
+    optimum = brute_force_optimum(folder)
+    assert plan.objective >= optimum - 1e-7
+    assert plan.summary["bound"] <= optimum + 1e-7

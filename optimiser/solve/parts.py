@@ -240,6 +240,11 @@ def _joined(component: Component, start, policy: Policy, tuning: Tuning) -> str 
         return None
     if tuning.parts.joined == "split":
         return "split"
+    return _root_or_search(columns, policy, tuning)
+
+
+def _root_or_search(columns: int, policy: Policy, tuning: Tuning) -> str:
+    """``"search"`` with less time left than ``root_seconds_per_column`` a column, else ``"root"``."""
     return "search" if policy.deadline.left() < columns * tuning.parts.root_seconds_per_column else "root"
 
 
@@ -357,9 +362,7 @@ def solve_by_parts(
             result = split_solve(part, policy, tuning, cancel, policy.shares.take(policy.deadline) or 0.0, solve_by_parts)
             if result is not None:
                 return no_worse_than_start(part.model, result, part.start)
-            joined = (
-                "search" if policy.deadline.left() < len(component.columns) * tuning.parts.root_seconds_per_column else "root"
-            )
+            joined = _root_or_search(len(component.columns), policy, tuning)
         if joined is not None:
             return (_searched if joined == "search" else _rooted)(part, policy, tuning, cancel)
         result = no_worse_than_start(sub, policy.exact(part), start)

@@ -116,19 +116,30 @@ def journeys(formulation: Formulation) -> bool:
 DIRECT_SHARE = 0.5  # of the time (or work) limit, for the plan without interim stays that starts a v2 solve
 
 
+def direct_share(options: SolveOptions, tuning) -> float:
+    """The plan without interim stays' share of the limit: ``DIRECT_SHARE``, but with the
+    split (a time limit, ``joined="split"``) ``split_direct_share``: the split's pieces solve
+    the same pathway-1 packing again and need the time more (ics-v2 at 60 s: 3,770 / 4.0%
+    against 3,876 / 6.8% at 0.5; benchmarks/README.md)."""
+    if options.work_limit is None and options.time_limit is not None and tuning.parts.joined == "split":
+        return tuning.parts.split_direct_share
+    return DIRECT_SHARE
+
+
 def _direct_first(formulation, route, options: SolveOptions, cancel, tuning, searched: bool, deadline: Deadline) -> SolveOptions:
     """v2: interim beds join the pathways into one large part. First solve the model without
     interim stays (its direct starts: still split into small parts, each solved fast) for
-    ``DIRECT_SHARE`` of the limit; its plan is feasible for the whole model and starts its
+    ``direct_share`` of the limit; its plan is feasible for the whole model and starts its
     solve, which then only has to find the interim stays that pay. Returns the options of the
     whole model's solve: that start, the time and work left."""
     direct = np.flatnonzero(stage_of(formulation.variables) == DIRECT)
     initial, work_limit = options.warm_start, options.work_limit
-    work = None if work_limit is None else int(work_limit * DIRECT_SHARE)
+    share = direct_share(options, tuning)
+    work = None if work_limit is None else int(work_limit * share)
     sub = formulation.subset(direct)  # without entries and stays, the interim rows tie nothing: drop them
     sub = dataclasses.replace(sub, blocks=[block for block in sub.blocks if block.family != "interim"])
     settings = options.replace(
-        time_limit=None if options.time_limit is None else options.time_limit * DIRECT_SHARE,
+        time_limit=None if options.time_limit is None else options.time_limit * share,
         work_limit=work,
         warm_start=None if initial is None else initial[direct],
     )

@@ -117,6 +117,7 @@ class PartsSettings:
     root_seconds_per_column: float = 0.002  # with less time left than this per column, is searched, not solved
     slice_steps: int = 10  # work limit: neighbourhoods per part per round of the search
     joined: str = "split"  # v2, a large joined part under a time limit: "split" (split.py), "auto" (root or search), "plain"
+    split_direct_share: float = 0.1  # v2 under a time limit with joined="split": the plan without interim stays' share
 
 
 @dataclass(frozen=True)

@@ -319,9 +319,10 @@ def solve_by_parts(
     started = time.perf_counter()
     deadline = Deadline(options.time_limit, started)
     parts = components(formulation)
-    in_model = np.zeros(len(formulation.unplaced_cost), dtype=bool)
-    in_model[formulation.patients_in_model()] = True
-    bound = float(formulation.unplaced_cost[~in_model].sum())
+    # The constant less the parts' own (each part's constant is U(p) of its patients): U(p) of
+    # the patients with no variable, on a whole model; on a part of one (the split's pieces),
+    # that part's constant is U(p) of its patients only, and this is 0
+    bound = float(formulation.constant - formulation.unplaced_cost[formulation.patients_in_model()].sum())
 
     # Networks first (an LP each, fast), then the MILPs, largest first.
     order = sorted(range(len(parts)), key=lambda i: (not (network_lp and parts[i].network), -len(parts[i].columns), i))

@@ -163,8 +163,7 @@ def split_solve(part, policy, tuning, cancel: Cancellation, share: float, solve_
     pieces_time = max(share * PIECES_END - (time.perf_counter() - began), 0.05)
     options = policy.options.replace(time_limit=pieces_time, warm_start=part.start, work_limit=None, on_progress=None)
     pieces = solve_pieces(lagrangian, policy.route, options, cancel, polish=policy.polish, tuning=inner_tuning)
-    everyone = float(model.unplaced_cost.sum())  # solve_by_parts adds U(p) of the patients outside the part
-    bound = max(pieces.bound - everyone + model.constant + shift, lp.objective)
+    bound = max(pieces.bound + shift, lp.objective)
     x = pieces.x if pieces.x is not None else part.start
     if x is not None:
         x = _repaired(model, x, masks, policy, max(share * REPAIR_SHARE, 0.05), cancel)

@@ -120,8 +120,11 @@ def direct_share(options: SolveOptions, tuning) -> float:
     """The plan without interim stays' share of the limit: ``DIRECT_SHARE``, but with the
     split (a time limit, ``joined="split"``) ``split_direct_share``: the split's pieces solve
     the same pathway-1 packing again and need the time more (ics-v2 at 60 s: 3,770 / 4.0%
-    against 3,876 / 6.8% at 0.5; benchmarks/README.md)."""
-    if options.work_limit is None and options.time_limit is not None and tuning.parts.joined == "split":
+    against 3,876 / 6.8% at 0.5), for a limit of ``split_direct_seconds`` or more (at 2 s a
+    day the simulation of ics-v2 left 8,945 delayed bed-days with 0.1 against 8,406 with
+    0.5: the start is worth more than the pieces' time; benchmarks/README.md)."""
+    split = options.work_limit is None and options.time_limit is not None and tuning.parts.joined == "split"
+    if split and options.time_limit >= tuning.parts.split_direct_seconds:
         return tuning.parts.split_direct_share
     return DIRECT_SHARE
 

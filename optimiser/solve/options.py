@@ -118,6 +118,7 @@ class PartsSettings:
     slice_steps: int = 10  # work limit: neighbourhoods per part per round of the search
     joined: str = "split"  # v2, a large joined part under a time limit: "split" (split.py), "auto" (root or search), "plain"
     split_direct_share: float = 0.1  # v2 under a time limit with joined="split": the plan without interim stays' share
+    split_direct_seconds: float = 30.0  # ... when the limit is at least this (at 2 s a day the start needs its half)
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,30 @@ def test_search_by_gap_spends_the_time_where_the_gap_is():
         assert result.bound - 1e-9 <= result.objective <= old + 1e-9
 
 
+@pytest.mark.parametrize("helpers", [0, 1])
+def test_an_idle_worker_helps_the_one_open_part(helpers):
+    """ics's widest component alone, two workers: with a helper both search it (the search
+    time is twice the wall time), without one the second worker idles; the plan kept is
+    feasible, no worse than the start and the best of the searches."""
+    formulation = build_formulation(load_snapshot(ROOT / "instances" / "ics"))
+    greedy = greedy_plan(formulation)
+    subs, results = {}, []
+    for part in components(formulation):
+        sub = formulation.subset(part.columns)
+        x = greedy[part.columns]
+        results.append(SolveResult(Status.FEASIBLE, x, sub.value(x), solve_lp(sub).objective, "highs", 0.0))
+        subs[len(subs)] = Part(len(subs), sub, None)
+    widest = max(range(len(results)), key=lambda i: results[i].objective - results[i].bound)
+    one = [results[widest]]
+    start = one[0].objective
+    seconds = 3.0
+    search_by_gap({0: subs[widest]}, one, Deadline(seconds), workers=2, seed=0, settings=SearchSettings(helpers=helpers))
+    spent = one[0].search.seconds
+    assert (spent > 1.6 * seconds) if helpers else (spent < 1.2 * seconds)
+    assert subs[widest].model.violations(one[0].x) == []
+    assert one[0].objective == subs[widest].model.value(one[0].x) <= start + 1e-9
+
+
 @pytest.mark.parametrize("seed", [40, 42, 62, 64, 66, 71])  # searchable, and greedy's plan is not the LP's
 def test_lp_guided_neighbourhoods_alone_are_feasible_and_never_worse(tmp_path, seed):
     """Every step LP-guided (patients where the plan and the LP optimum differ, freed):

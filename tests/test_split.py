@@ -6,6 +6,7 @@ plan the independent checker accepts with a bound no higher than the brute-force
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from optimiser.solve.highs import solve_lp
 from optimiser.solve.options import PartsSettings, Tuning
 from optimiser.solve.split import linking_rows, relaxed, restricted
 
+ROOT = Path(__file__).resolve().parent.parent
 SPLIT_ALWAYS = Tuning(parts=PartsSettings(search_first_columns=0))  # every joined part is split, however small
 JOINED = [2, 3, 7, 8, 9, 10, 12, 14, 16, 19]  # seeds of 8-patient snapshots with interim entries and linking rows
 
@@ -122,3 +124,50 @@ def test_the_split_bound_is_the_pieces_optimum(tmp_path, seed, monkeypatch):
     expected = max(exact(lagrangian) + shift, lp.objective)
     assert result.bound >= min(expected, result.objective) - 1e-6
     assert result.bound <= result.objective + 1e-9
+
+
+@pytest.mark.parametrize("seed", JOINED[:4])
+def test_with_too_slow_an_lp_the_part_is_searched_with_a_true_bound(tmp_path, seed, monkeypatch):
+    """An LP slower than split.LP_SHARE of the time (forced: a share of 0): no split, the
+    search goes on from the start with every thread; the plan passes the checker, the bound
+    is the LP's (solved beside the search) and no higher than the brute-force optimum."""
+    folder, _ = tiny(tmp_path, seed)
+    monkeypatch.setattr(parts, "LP_SHARE", 0.0)
+    split, searched = [], []
+    real_split, real_search = parts.split_solve, parts._split_or_search
+    monkeypatch.setattr(parts, "split_solve", lambda *a, **k: split.append(1) or real_split(*a, **k))
+
+    def counted(part, *args, **kwargs):
+        result = real_search(part, *args, **kwargs)
+        searched.append((part.model, result))
+        return result
+
+    monkeypatch.setattr(parts, "_split_or_search", counted)
+    plan = allocate(load_snapshot(folder), time_limit=2, threads=2, tuning=SPLIT_ALWAYS)
+    assert not split and searched
+    (model, result), *_ = searched
+    assert result.bound == pytest.approx(solve_lp(model).objective, abs=1e-6) or result.bound == result.objective
+    plan.write(tmp_path / "plan")
+    violations, objective = check_plan_folder(folder, tmp_path / "plan")
+    assert violations == [] and math.isclose(objective, plan.objective, rel_tol=1e-9, abs_tol=1e-9)
+    optimum = brute_force_optimum(folder)
+    assert plan.objective >= optimum - 1e-7 and plan.summary["bound"] <= optimum + 1e-7
+
+
+def test_at_two_seconds_the_joined_part_of_ics_v2_is_searched(monkeypatch):
+    """ics-v2 at 2 s: the joined part's LP (about 1.7 s) cannot come back in time for the
+    split, so its time goes to the search, not to the LP tried again and again (before: no
+    step at all, and the solve ran to 3.5 s); the search improves the part's start."""
+    searched = []
+    real = parts._split_or_search
+
+    def counted(part, *args, **kwargs):
+        result = real(part, *args, **kwargs)
+        searched.append((part.model.value(part.start), result))
+        return result
+
+    monkeypatch.setattr(parts, "_split_or_search", counted)
+    allocate(load_snapshot(ROOT / "instances" / "ics-v2"), time_limit=2, threads=2)
+    (start, result), *_ = searched
+    assert result.search is not None and result.search.steps > 0
+    assert result.objective < start - 1.0

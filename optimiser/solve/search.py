@@ -55,6 +55,7 @@ with growth up to 3 services, and a better plan).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -81,7 +82,11 @@ class Search:
         step_seconds: float | None = None,
         settings: SearchSettings = SearchSettings(),
         cancel: Cancellation | None = None,
+        relaxation: np.ndarray | Callable[[], np.ndarray | None] | None = None,
     ) -> None:
+        """``relaxation``: the LP optimum for the LP-guided neighbourhoods, or a function that
+        gives it once it is there (an LP solved beside the search) and None until then; by
+        default the search solves the LP itself on its first run."""
         self.formulation = formulation
         self.settings = settings
         self.cancel = cancel or Cancellation()
@@ -104,7 +109,9 @@ class Search:
         self._prepared = False  # the matrices are made on the first run (only when searched)
         self._highs = None  # the HiGHS engine's model copy, made on its first step
         self._scaled = None  # the CP-SAT engine's integer rows and costs (None: use HiGHS)
-        self._lp = None  # the LP relaxation's optimum, for LP-guided neighbourhoods
+        self._lp = relaxation if not callable(relaxation) else None  # the LP optimum, for LP-guided neighbourhoods
+        self._pending = relaxation if callable(relaxation) else None
+        self._own_lp = relaxation is None
 
     @property
     def searchable(self) -> bool:
@@ -112,6 +119,23 @@ class Search:
 
     def report(self) -> SearchReport:
         return SearchReport(self.steps, self.improvements, round(self.seconds, 3))
+
+    @property
+    def relaxation(self) -> np.ndarray | None:
+        """The LP optimum its LP-guided neighbourhoods use (None: not there yet, or not used)."""
+        return self._lp
+
+    def adopt(self, other: Search) -> bool:
+        """Go on from ``other``'s plan (a search of the same formulation) if it is better than
+        this one's; its neighbourhoods start small again, as after an improvement. Whether it did."""
+        x = other.best  # replaced, never changed in place, so safe to read while ``other`` runs
+        value = self.formulation.value(x)
+        if value >= self.value - TOLERANCE:
+            return False
+        self.best, self.value = x, value
+        self.failures = 0
+        self._k, self._step = min(self.services, len(self._used_services)), self.step_seconds
+        return True
 
     def run(self, time_limit: float | None, steps: int | None = None) -> np.ndarray:
         """Search for ``time_limit`` seconds (or until the search's cancellation); the best plan so far.
@@ -164,7 +188,7 @@ class Search:
             else:  # rows (CSR, from scale_rows) for the room left, columns (CSC) to cut out
                 self._scaled = (scaled, scaled.tocsc(), scaled_upper, costs)
         self._prepared = True
-        if self.settings.lp_guided_share > 0:
+        if self.settings.lp_guided_share > 0 and self._own_lp:
             self._lp = solve_lp(self.formulation, cancel=self.cancel).x
 
     def _count_check(self, event) -> None:
@@ -206,6 +230,8 @@ class Search:
         """The columns to free (bool mask): LP-guided or a few services (module doc)."""
         best, patient = self.best, self._patient
         share = self.settings.lp_guided_share
+        if self._lp is None and self._pending is not None:
+            self._lp = self._pending()
         if share > 0 and self._lp is not None and self._rng.random() < share:
             differ = np.zeros(int(patient.max()) + 1, dtype=bool)
             differ[patient[np.abs(self._lp - best) > 0.1]] = True

@@ -38,20 +38,22 @@ import time
 import numpy as np
 
 from optimiser.constants import TOLERANCE
-from optimiser.model.dominance import without_dominance
 from optimiser.model.families.base import DIRECT, INTERIM, stage_of
 from optimiser.model.families.interim import complete_stays, interim_services
 from optimiser.model.formulation import Formulation
 from optimiser.model.rows import RowBlock
 from optimiser.solve.cancel import Cancellation
-from optimiser.solve.highs import solve_lp
 from optimiser.solve.result import SolveResult, Status, Termination
-from optimiser.solve.search import Search
 
 LINKING_FAMILIES = ("capacity", "admissions")  # the rows of a service (rules 5 and 6) that interim beds share
-LP_SHARE = 0.25  # of the part's time at most, for its LP (the multipliers)
-PIECES_END = 0.75  # of the part's time: when the pieces' solve (after the LP) stops
+LP_SHARE = 0.25  # of the part's time at most, for its LP (the multipliers): a slower LP, no split
+PIECES_END = 0.75  # of the part's time after the LP: when the pieces' solve stops
 REPAIR_SHARE = 0.1  # of the part's time at most, for the repair MILP
+
+
+def has_links(formulation: Formulation) -> bool:
+    """Some row links the pathways (module doc): the model can be split."""
+    return any(mask.any() for mask in linking_rows(formulation))
 
 
 def linking_rows(formulation: Formulation) -> list[np.ndarray]:
@@ -144,20 +146,15 @@ def repair_columns(formulation: Formulation, masks: list[np.ndarray]) -> np.ndar
     return touching[patient] & ~((stage == DIRECT) & bridging[patient])
 
 
-def split_solve(part, policy, tuning, cancel: Cancellation, share: float, solve_pieces) -> SolveResult | None:
-    """Solve a joined part in ``share`` seconds as the module doc says: its LP (the
-    multipliers), the pieces of the Lagrangian model by ``solve_pieces`` (the solve by parts:
-    the bound, and a plan of the pieces), the repair, then the search; the caller keeps the
-    part's start if it is better. None if the LP was not solved in its time (the caller then
-    solves the part the usual way), as it does a part with no linking row."""
+def split_solve(part, policy, tuning, cancel: Cancellation, share: float, solve_pieces, search_plan, lp) -> SolveResult:
+    """Solve a joined part in ``share`` seconds as the module doc says, from its LP ``lp``
+    (solved: the multipliers): the pieces of the Lagrangian model by ``solve_pieces`` (the
+    solve by parts: the bound, and a plan of the pieces), the repair, then the search by
+    ``search_plan`` (``(model, x, bound, seconds) -> (x, SearchReport)``: every thread
+    searching); the caller keeps the part's start if it is better."""
     began = time.perf_counter()
     model = part.model
     masks = linking_rows(model)
-    if not any(mask.any() for mask in masks):
-        return None
-    lp = solve_lp(model, time_limit=max(share * LP_SHARE, 0.05), cancel=cancel)
-    if lp.x is None:
-        return None
     lagrangian, shift = relaxed(model, lp.duals, masks)
     inner_tuning = dataclasses.replace(tuning, parts=dataclasses.replace(tuning.parts, joined="plain"))
     pieces_time = max(share * PIECES_END - (time.perf_counter() - began), 0.05)
@@ -174,8 +171,7 @@ def split_solve(part, policy, tuning, cancel: Cancellation, share: float, solve_
     search = None
     left = share - (time.perf_counter() - began)
     if value > bound + TOLERANCE and policy.polish and left > 0.05:
-        search = Search(without_dominance(model), x, seed=policy.options.seed, settings=tuning.search, cancel=cancel)
-        x = search.run(left)
+        x, search = search_plan(model, x, bound, left)
         value = model.value(x)
     optimal = value <= bound + 1e-9 * max(1.0, abs(value))
     return SolveResult(
@@ -187,7 +183,7 @@ def split_solve(part, policy, tuning, cancel: Cancellation, share: float, solve_
         time.perf_counter() - began,
         "optimal" if optimal else "split at the interim beds: Lagrangian bound, repaired plan, search",
         Termination.OPTIMAL if optimal else Termination.TIME_LIMIT,
-        search=None if search is None else search.report(),
+        search=search,
     )
 
 

@@ -226,18 +226,28 @@ class Counted(Policy):
 
 
 def _joined(component: Component, start, policy: Policy, tuning: Tuning) -> str | None:
-    """How a large part that interim beds join (v2) is solved under a time limit, from a
-    start: ``"search"`` when the time left is short of the exact route's root (about
-    ``root_seconds_per_column`` a column: the route would spend it in presolve and the root
-    and give no better plan; ics-v2 at 60 s: 4,499 against 4,245 searched), else ``"root"``
-    (the route has most of the time, for its root: at 300 s, 3,852 against 4,178 searched,
-    and 4,174 when the usual policies cut the route's share in half); ``"split"`` (the default,
-    ``PartsSettings.joined``): split at the interim beds (``split.py``). None: the usual policy."""
+    """How a part that interim beds join (v2) is solved under a time limit, from a start.
+
+    A large one (over ``search_first_columns``): ``"split"`` (the default,
+    ``PartsSettings.joined``): split at the interim beds (``split.py``), or searched when its
+    LP is too slow for that (``_split_or_search``); with ``joined="auto"``, ``"search"`` when
+    the time left is short of the exact route's root (about ``root_seconds_per_column`` a
+    column: the route would spend it in presolve and the root and give no better plan;
+    ics-v2 at 60 s: 4,499 against 4,245 searched), else ``"root"`` (the route has most of the
+    time, for its root: at 300 s, 3,852 against 4,178 searched, and 4,174 when the usual
+    policies cut the route's share in half).
+
+    A smaller one: ``"search"`` too when the time left is short of its root (a simulated day
+    of ics-v2 at 2 s: the route's 0.6 s on a joined part of 11k columns gave back its start
+    and no bound), else the usual policy (None), as for every part when ``joined="plain"``.
+    """
     columns = len(component.columns)
-    if not component.journeys or columns <= tuning.parts.search_first_columns or start is None:
+    if not component.journeys or start is None:
         return None
     if isinstance(policy, Counted) or policy.deadline.unlimited or tuning.parts.joined == "plain":
         return None
+    if columns <= tuning.parts.search_first_columns:
+        return "search" if _root_or_search(columns, policy, tuning) == "search" else None
     if tuning.parts.joined == "split":
         return "split"
     return _root_or_search(columns, policy, tuning)
@@ -269,10 +279,13 @@ LP_WAIT = 0.5  # of a joined part's time at most, for its LP beside the search (
 SLICE = 0.5  # seconds of search between looks at the LP beside it
 
 
-def _split_or_search(part: Part, policy: Policy, tuning: Tuning, cancel: Cancellation, share: float, workers: int) -> SolveResult:
-    """A joined part (v2) in ``share`` seconds with the split on: its LP relaxation on a thread
-    of its own (for ``LP_WAIT`` of the time at most) while the search improves its start; if
-    the LP took at most ``split.LP_SHARE`` of the time, the split (``split.py``) from the
+def _split_or_search(
+    part: Part, policy: Policy, tuning: Tuning, cancel: Cancellation, share: float, workers: int, split: bool = True
+) -> SolveResult:
+    """A joined part (v2) in ``share`` seconds, split or searched: its LP relaxation on a thread
+    of its own (for ``LP_WAIT`` of the time at most) while the search improves its start (with
+    one thread: the LP first, for ``split.LP_SHARE`` of the time at most); if
+    the LP took at most ``split.LP_SHARE`` of the time and ``split``, the split (``split.py``) from the
     LP's multipliers and the better plan, every thread on its pieces; otherwise (a short
     limit: ics-v2 at 10 s, 4,190 searched against 4,632 split) the search goes on with every
     thread for the time left, the LP's optimum (if solved) the bound and its guide.
@@ -283,20 +296,27 @@ def _split_or_search(part: Part, policy: Policy, tuning: Tuning, cancel: Cancell
     deadline = Deadline(share, began)
     model = part.model
     seed, settings = policy.options.seed, tuning.search
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(solve_lp, model, time_limit=max(share * LP_WAIT, 0.05), cancel=cancel.child())
+    if workers < 2:  # one thread: the LP first, for the split's share of it at most
+        lp = solve_lp(model, time_limit=max(share * LP_SHARE, 0.05), cancel=cancel)
+        guide = lp.x if lp.x is not None else (lambda: None)  # not solved: no LP-guided neighbourhoods
+        search = Search(without_dominance(model), part.start, seed=seed, settings=settings, cancel=cancel, relaxation=guide)
+    else:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(solve_lp, model, time_limit=max(share * LP_WAIT, 0.05), cancel=cancel.child())
 
-        def relaxation() -> np.ndarray | None:
-            return pending.result().x if pending.done() else None
+            def relaxation() -> np.ndarray | None:
+                return pending.result().x if pending.done() else None
 
-        search = Search(without_dominance(model), part.start, seed=seed, settings=settings, cancel=cancel, relaxation=relaxation)
-        while search.searchable and not pending.done() and not cancel.cancelled and deadline.left() > SLICE:
-            search.run(SLICE)
-        cancel.wait_all([pending])
-        lp = pending.result()
+            search = Search(
+                without_dominance(model), part.start, seed=seed, settings=settings, cancel=cancel, relaxation=relaxation
+            )
+            while search.searchable and not pending.done() and not cancel.cancelled and deadline.left() > SLICE:
+                search.run(SLICE)
+            cancel.wait_all([pending])
+            lp = pending.result()
     x = search.best
     report = search.report() if search.steps else None
-    if lp.x is not None and lp.seconds <= share * LP_SHARE and not cancel.cancelled:
+    if split and lp.x is not None and lp.seconds <= share * LP_SHARE and not cancel.cancelled:
         started = part if part.model.value(x) >= part.model.value(part.start) else dataclasses.replace(part, start=x)
 
         def search_plan(plan_model: Formulation, plan: np.ndarray, bound: float, seconds: float):
@@ -323,28 +343,6 @@ def _split_or_search(part: Part, policy: Policy, tuning: Tuning, cancel: Cancell
         "searched from the plan without interim stays (too little time to split)",
         Termination.TIME_LIMIT,
         search=report,
-    )
-
-
-def _searched(part: Part, policy: Policy, tuning: Tuning, cancel: Cancellation) -> SolveResult:
-    """The search alone for the part's share of the time, after its LP relaxation (the bound)."""
-    began = time.perf_counter()
-    share = policy.shares.take(policy.deadline) or 0.0
-    relaxed = solve_lp(part.model, time_limit=max(share * 0.3, 0.05), cancel=cancel)
-    search = Search(without_dominance(part.model), part.start, seed=policy.options.seed, settings=tuning.search, cancel=cancel)
-    x = search.run(max(share - (time.perf_counter() - began), 0.0))
-    value = part.model.value(x)
-    bound = min(relaxed.objective, value) if relaxed.x is not None else float("-inf")
-    return SolveResult(
-        Status.FEASIBLE,
-        x,
-        value,
-        bound,
-        "highs-lp+search",
-        time.perf_counter() - began,
-        "searched from the plan without interim stays",
-        Termination.TIME_LIMIT,
-        search=search.report(),
     )
 
 
@@ -420,13 +418,14 @@ def solve_by_parts(
                 value = sub.value(relaxed.x)
                 return SolveResult(Status.OPTIMAL, np.round(relaxed.x), value, value, "highs-lp", relaxed.seconds)
         joined = _joined(component, start, policy, tuning)
-        if joined == "split" and has_links(sub):
-            share = policy.shares.take(policy.deadline) or 0.0
-            return no_worse_than_start(sub, _split_or_search(part, policy, tuning, cancel, share, workers), start)
-        if joined == "split":
+        if joined == "split" and not has_links(sub):
             joined = _root_or_search(len(component.columns), policy, tuning)
-        if joined is not None:
-            return (_searched if joined == "search" else _rooted)(part, policy, tuning, cancel)
+        if joined == "root":
+            return _rooted(part, policy, tuning, cancel)
+        if joined is not None:  # split, or searched
+            share = policy.shares.take(policy.deadline) or 0.0
+            result = _split_or_search(part, policy, tuning, cancel, share, workers, split=joined == "split")
+            return no_worse_than_start(sub, result, start)
         result = no_worse_than_start(sub, policy.exact(part), start)
         # The LP optimum is a true bound: in place of none, or of a weak one. A route stopped
         # before its root LP was solved reports a bound from presolve that can be near trivial

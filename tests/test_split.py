@@ -171,3 +171,25 @@ def test_at_two_seconds_the_joined_part_of_ics_v2_is_searched(monkeypatch):
     (start, result), *_ = searched
     assert result.search is not None and result.search.steps > 0
     assert result.objective < start - 1.0
+
+
+@pytest.mark.parametrize("seed", JOINED[4:7])
+def test_a_small_joined_part_short_of_time_is_searched(tmp_path, seed, monkeypatch):
+    """A joined part under ``search_first_columns`` with less time left than its root (forced:
+    a second a column) is searched, not split nor given to the route; the plan passes the
+    checker and its bound is no higher than the brute-force optimum."""
+    folder, _ = tiny(tmp_path, seed)
+    calls = []
+    real = parts._split_or_search
+    monkeypatch.setattr(parts, "_split_or_search", lambda *a, **k: calls.append(k.get("split")) or real(*a, **k))
+    slow_root = Tuning(parts=PartsSettings(root_seconds_per_column=1.0))
+    plan = allocate(load_snapshot(folder), time_limit=2, tuning=slow_root)
+    assert calls == [False]
+    plan.write(tmp_path / "plan")
+    violations, objective = check_plan_folder(folder, tmp_path / "plan")
+    assert violations == [] and math.isclose(objective, plan.objective, rel_tol=1e-9, abs_tol=1e-9)
+    optimum = brute_force_optimum(folder)
+    assert plan.objective >= optimum - 1e-7 and plan.summary["bound"] <= optimum + 1e-7
+    calls.clear()
+    allocate(load_snapshot(folder), time_limit=2)  # time enough for its root: the usual policy
+    assert calls == []

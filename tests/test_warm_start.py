@@ -15,6 +15,15 @@ from optimiser.model.families.base import INTERIM, stage_of
 from optimiser.model.formulation import build_formulation
 from optimiser.model.previous import kept_start, start_vector
 from optimiser.solve.dispatch import solve
+from optimiser.solve.greedy import greedy_plan, warm_start_plan
+
+
+def _tiny(folder, kind: str, seed: int, patients: int):
+    if kind == "v1":
+        random_tiny_snapshot(folder, seed, patients=patients, services=3)
+    else:
+        random_tiny_interim_snapshot(folder, seed, patients=patients)
+    return build_formulation(load_snapshot(folder))
 
 
 def _plan(formulation) -> tuple[np.ndarray, pd.DataFrame]:
@@ -48,12 +57,7 @@ def _tighter(formulation, x):
 def test_the_parts_that_still_fit_are_kept(tmp_path, kind):
     tried = 0
     for seed in range(40):
-        folder = tmp_path / f"{kind}{seed}"
-        if kind == "v1":
-            random_tiny_snapshot(folder, seed, patients=6, services=3)
-        else:
-            random_tiny_interim_snapshot(folder, seed, patients=5)
-        formulation = build_formulation(load_snapshot(folder))
+        formulation = _tiny(tmp_path / f"{kind}{seed}", kind, seed, patients=6 if kind == "v1" else 5)
         x, plan = _plan(formulation)
         if len(plan) < 2:
             continue
@@ -71,3 +75,32 @@ def test_the_parts_that_still_fit_are_kept(tmp_path, kind):
         assert 1 <= kept.kept < kept.offered
         tried += 1
     assert tried >= 3
+
+
+@pytest.mark.parametrize("kind", ["v1", "interim"])
+def test_the_greedy_fill_keeps_yesterdays_placements_and_places_others(tmp_path, kind):
+    """``greedy_plan(keep=...)``: half of an optimal plan kept, the greedy rule fills the room
+    left. The kept rows stay, the plan breaks no row, every patient the fill adds was left
+    out by the kept plan, and the warm start is the best of the candidates."""
+    filled = 0
+    for seed in range(12):
+        formulation = _tiny(tmp_path / f"{kind}{seed}", kind, seed, patients=8 if kind == "v1" else 6)
+        _, plan = _plan(formulation)
+        patients = plan["patient"].unique()
+        if len(patients) < 2:
+            continue
+        half = kept_start(formulation, plan[plan["patient"].isin(patients[::2])].reset_index(drop=True))
+        assert half.x is not None
+        stage = stage_of(formulation.variables)
+        patient = formulation.variables["patient"].to_numpy()
+        kept_rows = (half.x > 0.5) & (stage <= INTERIM)
+        for order in ("wait", "value"):
+            fill = greedy_plan(formulation, order, keep=half.x)
+            assert formulation.violations(fill) == []
+            assert (fill[kept_rows] == 1).all()
+            added = (fill > 0.5) & ~kept_rows & (stage <= INTERIM)
+            assert not np.isin(patient[added], patient[kept_rows]).any()
+            filled += added.any()
+            best = warm_start_plan(formulation, keep=half.x)
+            assert formulation.value(best) <= min(formulation.value(fill), formulation.value(half.x)) + 1e-9
+    assert filled >= 3

@@ -104,11 +104,12 @@ def kept_start(formulation: Formulation, triples: pd.DataFrame) -> KeptStart:
     x = (formulation.lower > 0.5).astype(float)  # pinned rows are kept whatever the plan says
     load = matrix @ x
     patient = formulation.variables["patient"].to_numpy()
-    groups = pd.Series(chosen).groupby(patient[chosen])
-    value = {p: float(formulation.objective[cols.to_numpy()].sum()) for p, cols in groups}
+    # a dict, not get_group: pandas 3 cannot get the group of a Series with one group
+    groups = {p: cols.to_numpy() for p, cols in pd.Series(chosen).groupby(patient[chosen])}
+    value = {p: float(formulation.objective[cols].sum()) for p, cols in groups.items()}
     kept = 0
     for p in sorted(value, key=lambda q: (value[q], q)):
-        cols = groups.get_group(p).to_numpy()
+        cols = groups[p]
         cols = cols[x[cols] < 0.5]
         block = by_column[:, cols]
         rows, where = np.unique(block.indices, return_inverse=True)

@@ -62,8 +62,9 @@ def solve(
 ) -> SolveResult:
     """Solve a built formulation with one route; returns a SolveResult.
 
-    The search starts from the better of the greedy plans and ``start`` (a
-    feasible 0/1 vector), unless ``warm_start`` is False; the start is checked
+    The search starts from the best of the greedy plans, ``start`` (a feasible 0/1 vector)
+    and ``start`` with the greedy rules placing the patients it leaves out
+    (``warm_start_plan``), unless ``warm_start`` is False; the start is checked
     against the formulation's rows before it is used. With ``polish`` (routes
     with ``Capability.SEARCHED``, by parts, under a time or work limit) a part the
     route has not proven optimal is improved by large-neighbourhood search
@@ -81,9 +82,8 @@ def solve(
     check_work_limit(work_limit, route, decompose)
     started = time.perf_counter()
     with session(cancel) as cancellation, watchdog(time_limit, cancellation):
-        initial = warm_start_plan(formulation) if warm_start else None
-        if initial is not None and start is not None and formulation.value(start) < formulation.value(initial):
-            initial = start
+        keep = start if start is not None and not formulation.violations(start) else None  # a start that breaks rows: unused
+        initial = warm_start_plan(formulation, keep=keep) if warm_start else None
         if initial is not None and formulation.violations(initial):
             raise AssertionError(f"the warm start breaks rows {formulation.violations(initial)[:5]}: a family's room is wrong")
         options = SolveOptions(

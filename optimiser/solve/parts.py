@@ -42,7 +42,7 @@ from optimiser.solve.cancel import Cancellation
 from optimiser.solve.highs import solve_lp
 from optimiser.solve.options import Deadline, SearchSettings, SolveOptions, Tuning
 from optimiser.solve.progress import Board
-from optimiser.solve.result import PartFacts, PartReport, SearchReport, SolveResult, Status, Termination
+from optimiser.solve.result import PartFacts, PartReport, SearchReport, SolveResult, Status, Termination, combined
 from optimiser.solve.route import Route
 from optimiser.solve.search import Search
 from optimiser.solve.split import LP_SHARE, has_links, split_solve
@@ -279,6 +279,12 @@ LP_WAIT = 0.5  # of a joined part's time at most, for its LP beside the search (
 SLICE = 0.5  # seconds of search between looks at the LP beside it
 
 
+def _guide(lp) -> np.ndarray | Callable[[], None]:
+    """The LP optimum for a search's LP-guided neighbourhoods; not solved: none (a search
+    given None would solve the LP itself)."""
+    return lp.x if lp.x is not None else (lambda: None)
+
+
 def _split_or_search(
     part: Part, policy: Policy, tuning: Tuning, cancel: Cancellation, share: float, workers: int, split: bool = True
 ) -> SolveResult:
@@ -298,8 +304,7 @@ def _split_or_search(
     seed, settings = policy.options.seed, tuning.search
     if workers < 2:  # one thread: the LP first, for the split's share of it at most
         lp = solve_lp(model, time_limit=max(share * LP_SHARE, 0.05), cancel=cancel)
-        guide = lp.x if lp.x is not None else (lambda: None)  # not solved: no LP-guided neighbourhoods
-        search = Search(without_dominance(model), part.start, seed=seed, settings=settings, cancel=cancel, relaxation=guide)
+        search = Search(without_dominance(model), part.start, seed=seed, settings=settings, cancel=cancel, relaxation=_guide(lp))
     else:
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(solve_lp, model, time_limit=max(share * LP_WAIT, 0.05), cancel=cancel.child())
@@ -323,15 +328,12 @@ def _split_or_search(
             return search_together(plan_model, plan, bound, seconds, workers, seed, settings, cancel, relaxation=lp.x)
 
         result = split_solve(started, policy, tuning, cancel, deadline.left(), solve_by_parts, search_plan, lp)
-        if report is not None:
-            result = dataclasses.replace(result, search=report if result.search is None else result.search + report)
-        return result
+        return dataclasses.replace(result, search=combined(result.search, report))
     bound = lp.objective if lp.x is not None else float("-inf")
     left = deadline.left()
     if left > settings.step_seconds:
-        guide = lp.x if lp.x is not None else (lambda: None)
-        x, more = search_together(model, x, bound, left, workers, seed + 1, settings, cancel, relaxation=guide)
-        report = more if report is None else (report if more is None else report + more)
+        x, more = search_together(model, x, bound, left, workers, seed + 1, settings, cancel, relaxation=_guide(lp))
+        report = combined(report, more)
     value = model.value(x)
     return SolveResult(
         Status.FEASIBLE,
@@ -593,10 +595,7 @@ def search_by_gap(
             future.result()  # a worker's error is raised here
     for i, found in searches.items():
         for other in found[1:]:
-            primary[i].adopt(other)
-            primary[i].steps += other.steps
-            primary[i].improvements += other.improvements
-            primary[i].seconds += other.seconds
+            primary[i].merge(other)
     _keep_searched(results, primary)
 
 
@@ -708,7 +707,7 @@ def _keep_searched(results: list[SolveResult], searches: dict[int, Search]) -> N
             objective=search.value,
             bound=min(r.bound, search.value),
             solve_seconds=r.solve_seconds + search.seconds,
-            search=search.report() if r.search is None else r.search + search.report(),
+            search=combined(r.search, search.report()),
         )
 
 

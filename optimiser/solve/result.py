@@ -48,6 +48,12 @@ class SearchReport:
         return SearchReport(self.steps + other.steps, self.improvements + other.improvements, self.seconds + other.seconds)
 
 
+def combined(*reports: SearchReport | None) -> SearchReport | None:
+    """The sum of the searches' reports given (None where none was given)."""
+    given = [report for report in reports if report is not None]
+    return sum(given[1:], given[0]) if given else None
+
+
 @dataclass(frozen=True)
 class PartFacts:
     """Which independent part this is: its pathways, patients, services and hospital sites."""

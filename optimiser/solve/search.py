@@ -137,6 +137,14 @@ class Search:
         self._k, self._step = min(self.services, len(self._used_services)), self.step_seconds
         return True
 
+    def merge(self, other: Search) -> None:
+        """Take in another search of the same formulation: its plan if better (``adopt``), and
+        its steps, improvements and seconds in this one's report."""
+        self.adopt(other)
+        self.steps += other.steps
+        self.improvements += other.improvements
+        self.seconds += other.seconds
+
     def run(self, time_limit: float | None, steps: int | None = None) -> np.ndarray:
         """Search for ``time_limit`` seconds (or until the search's cancellation); the best plan so far.
 

@@ -85,6 +85,41 @@ def test_cpsat_reports_contract_units():
     assert plan.summary["objective"] == pytest.approx(formulation.value(plan.result.x), rel=1e-12)
 
 
+def test_the_proto_written_model_is_the_one_the_cp_model_api_writes():
+    """cpsat_model fills the proto directly; the same rows, objective and hint written through
+    CpModel's own API (new_bool_var, <=, minimize, add_hint) give the same model once names
+    are left out, and a pinned column is a variable fixed at 1."""
+    from ortools.sat.python import cp_model
+    from scipy import sparse
+
+    from optimiser.solve.cpsat import cpsat_model
+
+    rng = np.random.default_rng(3)
+    rows = sparse.random(7, 12, density=0.4, random_state=4, format="csr")
+    rows.data = rng.integers(1, 9, size=rows.nnz).astype(float)
+    upper, costs, hint = rng.integers(0, 20, 7), rng.integers(-50, 50, 12), rng.integers(0, 2, 12)
+    costs[[2, 5]] = 0
+    ours = cpsat_model(rows, upper, costs, ones=np.array([1, 4]), hint=hint).proto
+    model = cp_model.CpModel()
+    x = [model.new_bool_var("") for _ in range(12)]
+    for r in range(7):
+        lo, hi = rows.indptr[r], rows.indptr[r + 1]
+        model.add(sum(int(a) * x[j] for j, a in zip(rows.indices[lo:hi], rows.data[lo:hi])) <= int(upper[r]))
+    model.minimize(sum(int(c) * v for c, v in zip(costs, x) if c))
+    for v, h in zip(x, hint):
+        model.add_hint(v, int(h))
+    theirs = model.proto
+
+    def rows_of(proto):
+        return [(sorted(zip(c.linear.vars, c.linear.coeffs)), list(c.linear.domain)) for c in proto.constraints]
+
+    assert rows_of(ours) == rows_of(theirs) and len(rows_of(ours)) == 7
+    assert [list(v.domain) for v in ours.variables] == [[1, 1] if j in (1, 4) else [0, 1] for j in range(12)]
+    assert sorted(zip(ours.objective.vars, ours.objective.coeffs)) == sorted(zip(theirs.objective.vars, theirs.objective.coeffs))
+    assert list(ours.solution_hint.vars) == list(theirs.solution_hint.vars) == list(range(12))
+    assert list(ours.solution_hint.values) == list(theirs.solution_hint.values) == [int(h) for h in hint]
+
+
 def test_parallel_solves_leave_stdout_alone():
     """HiGHS banners are silenced by pointing fd 1 at /dev/null; solves in parallel threads must
     restore the real stdout (a race once left it silenced, so --json printed nothing)."""

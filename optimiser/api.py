@@ -2,6 +2,7 @@
 The CLI is a thin layer over these."""
 
 from optimiser.analysis.allocate import allocate
+from optimiser.analysis.bound import proven_bound
 from optimiser.analysis.explain import explain
 from optimiser.analysis.plan import Plan
 from optimiser.analysis.value import capacity_value
@@ -20,6 +21,7 @@ from optimiser.simulate.results import SimulationResult
 from optimiser.simulate.sweep import sweep
 from optimiser.solve.dispatch import ROUTES, SOLVERS, solve
 from optimiser.solve.options import PartsSettings, SearchSettings, SolveOptions, Tuning
+from optimiser.solve.pricing import DecomposedBound
 from optimiser.solve.result import SolveResult, Status, Termination
 
 __all__ = [
@@ -50,6 +52,8 @@ __all__ = [
     "Termination",
     "Tuning",
     "allocate",
+    "proven_bound",
+    "DecomposedBound",
     "build_formulation",
     "capacity_value",
     "explain",

@@ -26,7 +26,7 @@ from optimiser.analysis.explain import explain as explain_patient
 from optimiser.analysis.value import capacity_value
 from optimiser.analysis.whatif import parse_change
 from optimiser.analysis.whatif import whatif as run_whatif
-from optimiser.api import SOLVERS, allocate
+from optimiser.api import SOLVERS, allocate, proven_bound
 from optimiser.constants import BED_DAY_COST
 from optimiser.data.database import shown
 from optimiser.data.files import plan_placements, read_plan_placements, safe_csv, write_atomic, write_folder
@@ -53,6 +53,7 @@ from optimiser.simulate.bound import METHODS, BoundSettings
 from optimiser.simulate.flow import POLICIES, read_flow
 from optimiser.simulate.sweep import parse_vary, sweep
 from optimiser.solve.progress import Board
+from optimiser.solve.result import relative_gap
 
 RECORDED = ("allocate", "whatif", "value", "simulate", "sweep")  # the commands the run history records
 
@@ -536,6 +537,61 @@ def value(snapshot, out, candidates, bed_day_cost, top, **solve) -> None:
             )
         )
     click.echo(f"Wrote {out / 'capacity_value.csv'} ({len(table)} candidates re-solved).")
+
+
+@main.command()
+@SNAPSHOT
+@click.option(
+    "--plan",
+    "plan_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A plan made from SNAPSHOT: say how far its objective (PLAN/summary.json) is from the bound.",
+)
+@click.option("--time-limit", type=float, default=600.0, show_default=True, help="Seconds, about.")
+@click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the bound and its pieces as JSON.")
+def bound(snapshot, plan_dir, time_limit, threads, as_json) -> None:
+    """A proven lower bound on SNAPSHOT's best objective: no plan can cost less. Where home
+    care has time-of-day bands it is stronger than the solve's own bound (column generation
+    over the services; minutes, not seconds)."""
+    if not math.isfinite(time_limit) or time_limit <= 0:
+        raise click.BadParameter(f"{time_limit} is not a number of seconds > 0", param_hint="--time-limit")
+    loaded = _load(snapshot)
+    objective = None
+    if plan_dir is not None:
+        objective = _plan_objective(plan_dir, loaded)
+    found = proven_bound(loaded, time_limit=time_limit, threads=threads)
+    result = found.to_dict()
+    if objective is not None:
+        result["plan_objective"] = objective
+        result["plan_gap"] = relative_gap(objective, found.bound)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"Proven bound {found.bound:.2f} ({found.seconds:.0f} s): no plan of {snapshot} costs less.")
+    for piece in found.pieces:
+        if piece.priced is not None:
+            click.echo(
+                f"  home care with bands ({piece.columns} columns): LP {piece.priced.lp:.2f}, "
+                f"HiGHS {piece.highs:.2f}, priced {piece.priced.bound:.2f}"
+                + ("" if piece.priced.converged else " (not converged)")
+            )
+    if objective is not None:
+        click.echo(f"The plan in {plan_dir} costs {objective:.2f}: within {100 * result['plan_gap']:.2f}% of the bound.")
+
+
+def _plan_objective(plan_dir: Path, snapshot) -> float:
+    """The objective PLAN_DIR/summary.json records, if the plan was made from this snapshot."""
+    try:
+        summary = json.loads((plan_dir / "summary.json").read_text())
+        objective = float(summary["objective"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise click.UsageError(f"{plan_dir}/summary.json: no plan objective there; give a folder allocate wrote") from None
+    recorded = summary.get("snapshot_hash")
+    if recorded and snapshot.content_hash is not None and recorded != snapshot.content_hash:
+        raise click.UsageError(f"{plan_dir} was made from another snapshot (its summary.json records another hash)")
+    return objective
 
 
 @main.command()

@@ -132,7 +132,6 @@ class _Pricing:
             build_seconds=0.0,
             families=formulation.families,
         )
-        self.columns = columns
         self.highs = make_highs(sub, threads=1, mip_gap=1e-6)
 
     def solve(self, cost: np.ndarray, seconds: float, cancel: Cancellation) -> tuple[float, np.ndarray | None]:
@@ -144,7 +143,7 @@ class _Pricing:
         info = highs.getInfo()
         bound = float(info.mip_dual_bound)
         if not np.isfinite(bound):
-            bound = min(0.0, float(np.minimum(cost, 0.0).sum()))  # nothing proven: every column at its cheapest
+            bound = float(np.minimum(cost, 0.0).sum())  # nothing proven: every column at its cheapest
         x = np.asarray(highs.getSolution().col_value)
         if len(x) != len(cost) or not np.isfinite(info.objective_function_value) or info.primal_solution_status == 0:
             return bound, None
@@ -352,26 +351,23 @@ def decomposed_bound(
     ``- lambda b_L``, is a lower bound by weak duality."""
     cancel = cancel or Cancellation()
     began = time.perf_counter()
-    total = formulation.constant
-    pieces: list[Formulation] = []
+    total = formulation.constant  # U(p) of every patient; each piece adds (its bound - its patients' U)
+    pieces: list[tuple[Formulation, tuple[int, ...]]] = []
     for component in components(formulation):
         part = formulation.subset(component.columns)
-        total -= part.constant
         if not has_links(part):
-            pieces.append(part)
-            total += part.constant
+            pieces.append((part, component.pathways))
             continue
         lp = solve_lp(part, cancel=cancel)
         if lp.x is None:
             return DecomposedBound(-float("inf"), [], time.perf_counter() - began)
         lagrangian, shift = relaxed(part, lp.duals, linking_rows(part))
-        total += shift + lagrangian.constant
-        for piece in components(lagrangian):
-            pieces.append(lagrangian.subset(piece.columns))
-    banded = [len(band_blocks(piece).columns) > 0 for piece in pieces]
-    banded_columns = sum(piece.num_variables for piece, has in zip(pieces, banded) if has)
+        total += shift
+        pieces.extend((lagrangian.subset(piece.columns), piece.pathways) for piece in components(lagrangian))
+    banded = [len(band_blocks(piece).columns) > 0 for piece, _ in pieces]
+    banded_columns = sum(piece.num_variables for (piece, _), has in zip(pieces, banded) if has)
     results = []
-    for piece, has in zip(pieces, banded):
+    for (piece, pathways), has in zip(pieces, banded):
         highs = solve_highs(piece, cancel, time_limit=highs_seconds, threads=1)
         priced = None
         if has:
@@ -379,8 +375,7 @@ def decomposed_bound(
             share = left * piece.num_variables / max(banded_columns, 1)
             banded_columns -= piece.num_variables
             priced = priced_bound(piece, start=highs.x, time_limit=max(share, 1.0), cancel=cancel, threads=threads)
-        pathways = formulation.snapshot.patients["pathway"].to_numpy()[np.unique(piece.variables["patient"].to_numpy())]
-        result = PieceBound(piece.num_variables, tuple(sorted(set(pathways.tolist()))), float(highs.bound), priced)
+        result = PieceBound(piece.num_variables, pathways, float(highs.bound), priced)
         results.append(result)
         total += result.bound - piece.constant
     return DecomposedBound(float(total), results, time.perf_counter() - began)

@@ -10,7 +10,8 @@ For each snapshot: ``allocate`` once (objective, the solve's bound and gap), the
 generation on the pieces with band services): its bound, each band piece's LP, HiGHS and
 priced bounds, and the plan's gap against the better proven bound. The priced bound takes
 minutes: an analysis of the plans, not a step of the daily solve. One run on a shared
-machine. Prints and writes benchmarks/results/priced-SECONDS.json.
+machine. Prints and writes benchmarks/results/priced-TAG.json (``--tag``; the bound's
+seconds by default).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0, help="allocate's time limit")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--bound-seconds", type=float, default=600.0)
+    parser.add_argument("--tag", default=None, help="results/priced-TAG.json (default: the bound seconds)")
     args = parser.parse_args()
     result = {"time_limit": args.time_limit, "threads": args.threads, "bound_seconds": args.bound_seconds, "snapshots": {}}
     with tempfile.TemporaryDirectory() as work:
@@ -90,7 +92,8 @@ def main() -> None:
             print(name, "priced", json.dumps(row["priced"]), "gap", row["gap_against_priced"], flush=True)
             result["snapshots"][name] = row
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"priced-{args.bound_seconds:g}.json").write_text(json.dumps(result, indent=2) + "\n")
+    tag = args.tag or f"{args.bound_seconds:g}"
+    (RESULTS / f"priced-{tag}.json").write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

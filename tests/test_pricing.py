@@ -46,6 +46,29 @@ def test_on_tiny_banded_snapshots_the_priced_bound_lies_between_the_lp_and_the_o
     assert short.bound <= best + TOL
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_the_improving_solutions_pool_adds_patterns_that_fit_and_converges_to_the_same_bound(tmp_path, seed):
+    formulation = build_formulation(load_snapshot(random_tiny_banded_snapshot(tmp_path, seed)))
+    pooled = pricing.priced_bound(formulation, time_limit=20, pool=True)
+    single = pricing.priced_bound(formulation, time_limit=20, pool=False)
+    assert pooled.converged and single.converged
+    assert pooled.bound == pytest.approx(single.bound, abs=1e-4)  # the Dantzig-Wolfe bound, found either way
+    assert pooled.bound <= optimum(formulation) + TOL
+    matrix, upper = formulation.matrix()
+    blocks = pricing.band_blocks(formulation)
+    for b, columns in enumerate(blocks.columns):
+        rows = np.flatnonzero(blocks.block_of_row == b)
+        block = pricing._Pricing(formulation, matrix, upper, columns, rows, pool=True)
+        cost = np.where(np.arange(len(columns)) % 2 == 0, -5.0, 1.0)  # a few columns pay: HiGHS improves on the way
+        bound, found = block.solve(cost, 5.0, pricing.Cancellation())
+        assert found and all(block.fits(x) for x in found)
+        assert bound <= min(cost @ x for x in found) + TOL
+        assert (
+            not block.fits(np.ones(len(columns)))
+            or (matrix[rows][:, columns] @ np.ones(len(columns)) <= upper[rows] + 1e-6).all()
+        )
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_on_tiny_interim_snapshots_the_decomposed_bound_is_below_the_optimum(tmp_path, seed):
     formulation = build_formulation(load_snapshot(random_tiny_interim_snapshot(tmp_path, seed, bands=True)))

@@ -30,6 +30,11 @@ bound, so ``L`` stays proven. ``max_y L(y)`` is the Dantzig-Wolfe bound, at leas
 (``L`` at the LP's duals is already at least the LP) and reached when no pattern prices
 out (then ``L`` = RMP).
 
+Each pricing MILP gives every improving solution HiGHS met on its way (its
+``cbMipImprovingSolution`` callback; each checked against the block's rows), not only its
+last, and every one that prices out joins the RMP: on the ics-v2 piece, one thread, from the
+60 s HiGHS plan, 3,114 after 213 s against 3,083 with the last solution only.
+
 Duals are smoothed (Wentges): pricing is at ``alpha y_best + (1 - alpha) y_RMP``, where
 ``y_best`` gave the best ``L`` so far (the LP's duals to begin with); when that finds no
 pattern for the RMP, the next pricing is at the RMP's duals, and none there ends it.
@@ -120,7 +125,15 @@ def band_blocks(formulation: Formulation) -> Blocks:
 class _Pricing:
     """Block ``b``'s pricing MILP, built once; each call changes its costs only."""
 
-    def __init__(self, formulation: Formulation, matrix: sp.csr_matrix, upper: np.ndarray, columns: np.ndarray, rows: np.ndarray):
+    def __init__(
+        self,
+        formulation: Formulation,
+        matrix: sp.csr_matrix,
+        upper: np.ndarray,
+        columns: np.ndarray,
+        rows: np.ndarray,
+        pool: bool = True,
+    ):
         sub = Formulation(
             snapshot=formulation.snapshot,
             variables=formulation.variables.iloc[columns].reset_index(drop=True),
@@ -133,21 +146,37 @@ class _Pricing:
             families=formulation.families,
         )
         self.highs = make_highs(sub, threads=1, mip_gap=1e-6)
+        self.rows, self.upper, self.columns = matrix[rows][:, columns].tocsr(), upper[rows], len(columns)
+        self.found: list[np.ndarray] = []
+        if pool:
+            self.highs.cbMipImprovingSolution.subscribe(self._improving)
 
-    def solve(self, cost: np.ndarray, seconds: float, cancel: Cancellation) -> tuple[float, np.ndarray | None]:
-        """The pricing bound (proven) and the best pattern found (None if none)."""
+    def solve(self, cost: np.ndarray, seconds: float, cancel: Cancellation) -> tuple[float, list[np.ndarray]]:
+        """The pricing bound (proven) and the patterns found, best last: every improving
+        solution HiGHS met on its way (its callback), not only the last (empty if none)."""
         highs = self.highs
         highs.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost.astype(float))
         highs.setOptionValue("time_limit", float(max(seconds, 0.01)))
+        self.found.clear()
         run(highs, cancel)
         info = highs.getInfo()
         bound = float(info.mip_dual_bound)
         if not np.isfinite(bound):
             bound = float(np.minimum(cost, 0.0).sum())  # nothing proven: every column at its cheapest
+        patterns = [x for x in self.found if self.fits(x)]
         x = np.asarray(highs.getSolution().col_value)
-        if len(x) != len(cost) or not np.isfinite(info.objective_function_value) or info.primal_solution_status == 0:
-            return bound, None
-        return bound, np.round(x)
+        if len(x) == len(cost) and np.isfinite(info.objective_function_value) and info.primal_solution_status != 0:
+            patterns.append(np.round(x))
+        return bound, patterns
+
+    def fits(self, x: np.ndarray) -> bool:
+        """x keeps the block's own rows (a solution from the callback is checked, not trusted)."""
+        return bool(np.all(self.rows @ x <= self.upper + 1e-6))
+
+    def _improving(self, event) -> None:
+        solution = np.round(np.asarray(event.data_out.mip_solution, dtype=float)[: self.columns])
+        if len(solution) == self.columns:
+            self.found.append(solution)
 
 
 def _block_of(matrix: sp.csr_matrix, upper: np.ndarray):
@@ -164,6 +193,7 @@ def priced_bound(
     cancel: Cancellation | None = None,
     on_iteration=None,
     threads: int = 1,
+    pool: bool = True,
 ) -> PricedBound:
     """The Dantzig-Wolfe bound over the band services (module doc), generated for at most
     ``time_limit`` seconds from the LP's duals and the patterns of ``start`` (a feasible
@@ -189,7 +219,7 @@ def priced_bound(
     m = len(master_rows)
     count = len(blocks.columns)
     pricing = [
-        _Pricing(formulation, matrix, upper, columns, np.flatnonzero(blocks.block_of_row == b))
+        _Pricing(formulation, matrix, upper, columns, np.flatnonzero(blocks.block_of_row == b), pool=pool)
         for b, columns in enumerate(blocks.columns)
     ]
 
@@ -260,11 +290,14 @@ def priced_bound(
             costs = [reduced[columns] for columns in blocks.columns]
             priced_blocks = list(pool.map(_Pricing.solve, pricing, costs, [seconds] * count, [cancel] * count))
             for b, columns in enumerate(blocks.columns):
-                bound, x_block = priced_blocks[b]
+                bound, found = priced_blocks[b]
                 value += bound
-                if x_block is not None:
+                seen = set()
+                for x_block in found:
+                    key = x_block.tobytes()
                     priced = float(cost[columns] @ x_block - (master[:, columns] @ x_block) @ y_rmp - mu[b])
-                    if priced < -1e-7 * max(1.0, abs(mu[b])):
+                    if key not in seen and priced < -1e-7 * max(1.0, abs(mu[b])):
+                        seen.add(key)
                         add(b, x_block)
                         added += 1
             if cancel.cancelled:

@@ -49,8 +49,8 @@ def test_on_tiny_banded_snapshots_the_priced_bound_lies_between_the_lp_and_the_o
 @pytest.mark.parametrize("seed", range(4))
 def test_the_improving_solutions_pool_adds_patterns_that_fit_and_converges_to_the_same_bound(tmp_path, seed):
     formulation = build_formulation(load_snapshot(random_tiny_banded_snapshot(tmp_path, seed)))
-    pooled = pricing.priced_bound(formulation, time_limit=20, pool=True)
-    single = pricing.priced_bound(formulation, time_limit=20, pool=False)
+    pooled = pricing.priced_bound(formulation, time_limit=20, all_improving=True)
+    single = pricing.priced_bound(formulation, time_limit=20, all_improving=False)
     assert pooled.converged and single.converged
     assert pooled.bound == pytest.approx(single.bound, abs=1e-4)  # the Dantzig-Wolfe bound, found either way
     assert pooled.bound <= optimum(formulation) + TOL
@@ -58,15 +58,15 @@ def test_the_improving_solutions_pool_adds_patterns_that_fit_and_converges_to_th
     blocks = pricing.band_blocks(formulation)
     for b, columns in enumerate(blocks.columns):
         rows = np.flatnonzero(blocks.block_of_row == b)
-        block = pricing._Pricing(formulation, matrix, upper, columns, rows, pool=True)
+        block = pricing._Pricing(formulation, matrix, upper, columns, rows, all_improving=True)
         cost = np.where(np.arange(len(columns)) % 2 == 0, -5.0, 1.0)  # a few columns pay: HiGHS improves on the way
         bound, found = block.solve(cost, 5.0, pricing.Cancellation())
         assert found and all(block.fits(x) for x in found)
         assert bound <= min(cost @ x for x in found) + TOL
-        assert (
-            not block.fits(np.ones(len(columns)))
-            or (matrix[rows][:, columns] @ np.ones(len(columns)) <= upper[rows] + 1e-6).all()
-        )
+        for x in found:  # checked on the whole model's rows too, the pattern placed among all columns
+            whole = np.zeros(formulation.num_variables)
+            whole[columns] = x
+            assert (matrix[rows] @ whole <= upper[rows] + 1e-6).all()
 
 
 @pytest.mark.parametrize("seed", range(6))

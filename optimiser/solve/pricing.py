@@ -132,23 +132,23 @@ class _Pricing:
         upper: np.ndarray,
         columns: np.ndarray,
         rows: np.ndarray,
-        pool: bool = True,
+        all_improving: bool = True,
     ):
+        self.rows, self.upper, self.columns = matrix[rows][:, columns].tocsr(), upper[rows], len(columns)
         sub = Formulation(
             snapshot=formulation.snapshot,
             variables=formulation.variables.iloc[columns].reset_index(drop=True),
             objective=formulation.objective[columns],
             constant=0.0,
             lower=formulation.lower[columns],
-            blocks=[_block_of(matrix[rows][:, columns], upper[rows])],
+            blocks=[_block_of(self.rows, self.upper)],
             unplaced_cost=formulation.unplaced_cost,
             build_seconds=0.0,
             families=formulation.families,
         )
         self.highs = make_highs(sub, threads=1, mip_gap=1e-6)
-        self.rows, self.upper, self.columns = matrix[rows][:, columns].tocsr(), upper[rows], len(columns)
         self.found: list[np.ndarray] = []
-        if pool:
+        if all_improving:
             self.highs.cbMipImprovingSolution.subscribe(self._improving)
 
     def solve(self, cost: np.ndarray, seconds: float, cancel: Cancellation) -> tuple[float, list[np.ndarray]]:
@@ -193,7 +193,7 @@ def priced_bound(
     cancel: Cancellation | None = None,
     on_iteration=None,
     threads: int = 1,
-    pool: bool = True,
+    all_improving: bool = True,
 ) -> PricedBound:
     """The Dantzig-Wolfe bound over the band services (module doc), generated for at most
     ``time_limit`` seconds from the LP's duals and the patterns of ``start`` (a feasible
@@ -219,7 +219,7 @@ def priced_bound(
     m = len(master_rows)
     count = len(blocks.columns)
     pricing = [
-        _Pricing(formulation, matrix, upper, columns, np.flatnonzero(blocks.block_of_row == b), pool=pool)
+        _Pricing(formulation, matrix, upper, columns, np.flatnonzero(blocks.block_of_row == b), all_improving)
         for b, columns in enumerate(blocks.columns)
     ]
 

@@ -78,11 +78,12 @@ def test_the_master_rows_priced_in_the_blocks_hold_for_the_optimum_and_raise_the
     generate_snapshot(tmp_path, "demo", seed=2, bands=True, interim=True)
     formulation = build_formulation(load_snapshot(tmp_path))
     best = solve_highs(formulation, time_limit=60)
+    assert best.status == Status.OPTIMAL
     matrix, upper = formulation.matrix()
     blocks = pricing.band_blocks(formulation)
     implied = 0
     for b, columns in enumerate(blocks.columns):
-        rows, right = pricing.block_rows(formulation, matrix, upper, blocks, b)
+        rows, right = pricing.block_rows(formulation, matrix, upper, blocks, b, implied=True)
         own = int((blocks.block_of_row == b).sum())
         implied += rows.shape[0] - own
         assert rows.shape[1] == len(columns)

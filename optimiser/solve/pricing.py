@@ -123,7 +123,7 @@ def band_blocks(formulation: Formulation) -> Blocks:
 
 
 def block_rows(
-    formulation: Formulation, matrix: sp.csr_matrix, upper: np.ndarray, blocks: Blocks, b: int, implied: bool = True
+    formulation: Formulation, matrix: sp.csr_matrix, upper: np.ndarray, blocks: Blocks, b: int, implied: bool = False
 ) -> tuple[sp.csr_matrix, np.ndarray]:
     """Block ``b``'s rows for its pricing (over its columns ``J_b``): its own rows, and every
     master row with no negative coefficient restricted to ``J_b``:
@@ -140,7 +140,7 @@ def block_rows(
     to 598.1 with the optimum at 610.4); but its pricing MILPs are harder, and on the ics-v2
     piece (one thread, from the 60 s plan) it reached 3,063 in 223 s (17 rounds) against
     3,120 (26 rounds) without, so ``priced_bound`` prices without it by default. ``matrix, upper``:
-    ``formulation.matrix()``; ``implied=False``: the own rows only."""
+    ``formulation.matrix()``; ``implied=False`` (the default, as in ``priced_bound``): the own rows only."""
     columns = blocks.columns[b]
     own = matrix[blocks.block_of_row == b][:, columns]
     master_rows = np.flatnonzero(~blocks.own_rows)

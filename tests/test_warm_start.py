@@ -4,24 +4,18 @@ fit, where the whole plan no longer does."""
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 import pandas as pd
 import pytest
-from checker import brute_force_optimum, check_plan_folder
 from helpers import random_tiny_interim_snapshot, random_tiny_snapshot
 
 from optimiser import load_snapshot
-from optimiser.analysis.plan import make_plan
-from optimiser.model.families.base import DIRECT, INTERIM, stage_of
+from optimiser.model.families.base import INTERIM, stage_of
 from optimiser.model.formulation import build_formulation
 from optimiser.model.previous import kept_start, start_vector
-from optimiser.solve.dispatch import short_limit_tuning, solve
-from optimiser.solve.greedy import greedy_plan, rounded_plan, warm_start_plan
-from optimiser.solve.highs import solve_lp
-from optimiser.solve.options import Tuning
-from optimiser.solve.result import SolveResult, Status
+from optimiser.solve.dispatch import solve
+from optimiser.solve.greedy import greedy_plan, warm_start_plan
 
 
 def _tiny(folder, kind: str, seed: int, patients: int):
@@ -110,48 +104,3 @@ def test_the_greedy_fill_keeps_yesterdays_placements_and_places_others(tmp_path,
             best = warm_start_plan(formulation, keep=half.x)
             assert formulation.value(best) <= min(formulation.value(fill), formulation.value(half.x)) + 1e-9
     assert filled >= 3
-
-
-@pytest.mark.parametrize("kind", ["v1", "interim"])
-def test_the_lp_rounded_plan_breaks_no_rule_and_is_the_lp_when_that_is_whole(tmp_path, kind):
-    """``rounded_plan``: the LP optimum rounded column by column. The independent checker finds
-    the plan feasible on every snapshot, and where the LP optimum is already 0/1 with no interim
-    stay (the rounding starts none) it gives it back unchanged."""
-    whole = 0
-    for seed in range(10):
-        folder = tmp_path / f"{kind}{seed}"
-        formulation = _tiny(folder, kind, seed, patients=8 if kind == "v1" else 6)
-        relaxed = solve_lp(formulation).x
-        x = rounded_plan(formulation, relaxed)
-        assert formulation.violations(x) == []
-        result = SolveResult(Status.FEASIBLE, x, formulation.value(x), float("-inf"), "lp-rounded", 0.0)
-        make_plan(formulation, result).write(tmp_path / f"plan{kind}{seed}")
-        violations, objective = check_plan_folder(folder, tmp_path / f"plan{kind}{seed}")
-        assert violations == [] and math.isclose(objective, formulation.value(x), rel_tol=1e-9, abs_tol=1e-9)
-        direct = stage_of(formulation.variables) == DIRECT
-        whole_lp = np.all(np.abs(relaxed - np.round(relaxed)) < 1e-9) and not formulation.violations(np.round(relaxed))
-        if whole_lp and np.all(relaxed[~direct] < 1e-9):
-            whole += 1
-            assert np.array_equal(x, np.round(relaxed))
-    assert whole >= 2
-
-
-@pytest.mark.parametrize("seed", range(4))
-def test_a_short_solve_from_yesterdays_plan_searches_from_the_rounding_and_keeps_a_true_bound(tmp_path, seed):
-    """Given a start under a short limit, one thread (a simulated day), a pooled part begins
-    from its LP's rounding. The plan is no worse than the start, the checker finds it feasible,
-    and the bound is at most the brute-force optimum. Without a start, or at 30 s or more, the
-    setting stays off."""
-    assert short_limit_tuning(Tuning(), 2.0, given_start=True).parts.rounded_start
-    assert not short_limit_tuning(Tuning(), 2.0, given_start=False).parts.rounded_start
-    assert not short_limit_tuning(Tuning(), 30.0, given_start=True).parts.rounded_start
-    assert not short_limit_tuning(Tuning(), None, given_start=True).parts.rounded_start
-    folder = random_tiny_snapshot(tmp_path / "s", 700 + seed, patients=8, services=4, horizon=4)
-    formulation = build_formulation(load_snapshot(folder))
-    start = greedy_plan(formulation)
-    result = solve(formulation, "highs", start=start, time_limit=1.0, threads=1)
-    assert result.objective <= formulation.value(start) + 1e-9
-    make_plan(formulation, result).write(tmp_path / "plan")
-    violations, objective = check_plan_folder(folder, tmp_path / "plan")
-    assert violations == [] and math.isclose(objective, result.objective, rel_tol=1e-9, abs_tol=1e-9)
-    assert result.bound <= brute_force_optimum(folder) + 1e-7 <= objective + 2e-7

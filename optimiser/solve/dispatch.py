@@ -80,7 +80,6 @@ def solve(
     route = route_of(solver)
     time_limit = checked_limits(time_limit, threads, work_limit)
     check_work_limit(work_limit, route, decompose)
-    tuning = short_limit_tuning(tuning, time_limit, start is not None)
     started = time.perf_counter()
     with session(cancel) as cancellation, watchdog(time_limit, cancellation):
         keep = start if start is not None and not formulation.violations(start) else None  # a start that breaks rows: unused
@@ -107,17 +106,6 @@ def solve(
             return solve_by_parts(formulation, route, options, cancellation, polish=searched, tuning=tuning, progress=progress)
         result = route.solve(formulation, options.replace(work_limit=None), cancellation)
         return no_worse_than_start(formulation, result, options.warm_start)
-
-
-def short_limit_tuning(tuning: Tuning, time_limit: float | None, given_start: bool) -> Tuning:
-    """A solve given a start (yesterday's plan: a simulated day) under a time limit shorter
-    than ``rounded_start_below``: pooled parts start from their LP's rounding
-    (``PartsSettings.rounded_start``, ``parts.PooledByGap``). Without a start, or at longer
-    limits, the route's bound and proofs are worth more (unmeasured there: off)."""
-    short = time_limit is not None and time_limit < tuning.parts.rounded_start_below
-    if not (given_start and short) or tuning.parts.rounded_start:
-        return tuning
-    return dataclasses.replace(tuning, parts=dataclasses.replace(tuning.parts, rounded_start=True))
 
 
 def journeys(formulation: Formulation) -> bool:

@@ -20,7 +20,6 @@ import time
 import numpy as np
 import pandas as pd
 
-from optimiser.constants import FEASIBILITY
 from optimiser.model.eligibility import off_preference
 from optimiser.model.families.base import DIRECT, INTERIM, stage_of
 from optimiser.model.families.interim import complete_stays
@@ -134,38 +133,6 @@ def warm_start_plan(formulation: Formulation, keep: np.ndarray | None = None) ->
         plans += [np.round(np.asarray(keep, dtype=float))]
         plans += [greedy_plan(formulation, order, keep=keep) for order in ("wait", "value")]
     return min(plans, key=formulation.value)
-
-
-def rounded_plan(formulation: Formulation, relaxed: np.ndarray) -> np.ndarray:
-    """The LP optimum ``relaxed`` rounded to a plan: the pinned columns, then each direct
-    start the LP uses (no new interim entries), largest LP value first (ties: the cheaper first), taken if its patient has
-    no column yet and it fits the rows (A x <= b: every family's rows, as the formulation
-    writes them). Feasible whenever the pinned columns alone are (the caller checks).
-
-    As a plan it is worse than yesterday's plan filled in by the greedy rules (simulated
-    ics-v2 days 1-11, the pathway-1 part: 37,285 against 35,246 summed), but a search from it
-    ends lower (1 s: 33,875 against 34,092; ``benchmarks/README.md``): it starts nearer the
-    LP's structure than first come first served does.
-    """
-    matrix, upper = formulation.matrix()
-    by_column = matrix.tocsc()
-    x = np.where(formulation.lower > 0.5, 1.0, 0.0)
-    load = by_column @ x
-    patient = formulation.variables["patient"].to_numpy()
-    has_column = np.zeros(int(patient.max()) + 1 if len(patient) else 0, dtype=bool)
-    has_column[patient[x > 0.5]] = True
-    candidates = np.flatnonzero((relaxed > 1e-6) & (x < 0.5) & (stage_of(formulation.variables) == DIRECT))
-    candidates = candidates[np.lexsort((formulation.objective[candidates], -relaxed[candidates]))]
-    for j in candidates:
-        if has_column[patient[j]]:
-            continue
-        rows = by_column.indices[by_column.indptr[j] : by_column.indptr[j + 1]]
-        coefficients = by_column.data[by_column.indptr[j] : by_column.indptr[j + 1]]
-        if np.all(load[rows] + coefficients <= upper[rows] + FEASIBILITY):
-            load[rows] += coefficients
-            x[j] = 1.0
-            has_column[patient[j]] = True
-    return complete_stays(formulation.variables, x)
 
 
 def solve_greedy(formulation: Formulation) -> SolveResult:

@@ -122,8 +122,6 @@ class PartsSettings:
     joined: str = "split"  # v2, a large joined part under a time limit: "split" (split.py), "auto" (root or search), "plain"
     split_direct_share: float = 0.1  # v2 under a time limit with joined="split": the plan without interim stays' share
     split_direct_seconds: float = 30.0  # ... when the limit is at least this (at 2 s a day the start needs its half)
-    rounded_start: bool = False  # pooled parts with a start begin from their LP's rounding, not the route (parts.py)
-    rounded_start_below: float = 30.0  # a solve's time limit under this sets rounded_start (dispatch.py)
 
 
 @dataclass(frozen=True)

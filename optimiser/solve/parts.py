@@ -39,7 +39,6 @@ from optimiser.model.components import Component, components
 from optimiser.model.dominance import without_dominance
 from optimiser.model.formulation import Formulation
 from optimiser.solve.cancel import Cancellation
-from optimiser.solve.greedy import rounded_plan
 from optimiser.solve.highs import solve_lp
 from optimiser.solve.options import Deadline, SearchSettings, SolveOptions, Tuning
 from optimiser.solve.progress import Board
@@ -59,7 +58,6 @@ class Part:
     model: Formulation
     start: np.ndarray | None
     report: Callable[[float, float], None] | None = None  # (plan, bound) as its MIP goes (progress.py)
-    rounded: bool = False  # its plan so far is the LP's rounding, not yet held to the start (PooledByGap)
 
 
 class TimeShares:
@@ -189,37 +187,14 @@ class SideBySide(Plain):
 
 
 class PooledByGap(Policy):
-    """The route alone for ``pooled_split`` of the limit, then the search pooled by gap.
-
-    With ``PartsSettings.rounded_start`` (set under short limits, ``dispatch.py``) a part
-    with a start is not given to the route: its LP optimum is rounded to a plan
-    (``greedy.rounded_plan``) and the search starts from that, all of the part's time
-    its own; the part's bound is its LP. The rounded plan is usually dearer than the start
-    but a search from it ends lower, and the start is kept if the searched plan is not
-    better (``after``). Simulated ics-v2 at 2 s a day (8 runs x 30 days): 8,303 delayed
-    bed-days against 8,340 (37, -4 to 78), and 2 s - 10 s: 24 (-14 to 61) from 61 (9 to
-    112) (``benchmarks/README.md``).
-    """
+    """The route alone for ``pooled_split`` of the limit, then the search pooled by gap."""
 
     def exact(self, part: Part) -> SolveResult:
-        if self.tuning.parts.rounded_start and part.start is not None:
-            relaxed = solve_lp(part.model, time_limit=self.deadline.left(), cancel=self.cancel)
-            if relaxed.x is not None:
-                x = rounded_plan(part.model, relaxed.x)
-                if not part.model.violations(x):
-                    part.rounded = True
-                    value = part.model.value(x)
-                    proven = value - relaxed.objective <= TOLERANCE * max(1.0, abs(value))  # the LP was whole
-                    status = Status.OPTIMAL if proven else Status.FEASIBLE
-                    return SolveResult(status, x, value, min(relaxed.objective, value), "lp-rounded", relaxed.seconds)
         until = Deadline.until(self.deadline.at - (1 - self.tuning.parts.pooled_split) * self.options.time_limit)
         return self._route(part, self.shares.take(until))
 
     def after(self, parts: dict[int, Part], results: list[SolveResult]) -> None:
         search_by_gap(parts, results, self.deadline, self.workers, self.options.seed, self.tuning.search, self.cancel)
-        for i, part in parts.items():
-            if part.rounded:  # the searched plan from the rounding, or the start if that is better
-                results[i] = no_worse_than_start(part.model, results[i], part.start)
 
 
 class Counted(Policy):
@@ -453,9 +428,7 @@ def solve_by_parts(
             share = policy.shares.take(policy.deadline) or 0.0
             result = _split_or_search(part, policy, tuning, cancel, share, workers, split=joined == "split")
             return no_worse_than_start(sub, result, start)
-        result = policy.exact(part)
-        if not part.rounded:  # a rounded plan is searched first, then held to the start (PooledByGap)
-            result = no_worse_than_start(sub, result, start)
+        result = no_worse_than_start(sub, policy.exact(part), start)
         # The LP optimum is a true bound: in place of none, or of a weak one. A route stopped
         # before its root LP was solved reports a bound from presolve that can be near trivial
         # (HiGHS and CP-SAT on national at 30 s: 41 against an LP optimum of 2,888)

@@ -2,15 +2,17 @@
 the naive contract model, OR-Tools CP-SAT and Pyomo + HiGHS."""
 
 import math
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from checker import Instance
 from helpers import random_tiny_snapshot
 
 from optimiser import allocate, build_formulation, load_snapshot
-from optimiser.model.scaling import ScalingError, integer_multiplier
+from optimiser.model.scaling import ScalingError, integer_multiplier, scale_rows
 from optimiser.solve.route import WarmStart
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +79,27 @@ def test_integer_multiplier_is_exact():
     assert integer_multiplier(np.array([1 / 7, 0.01])) == 700
     with pytest.raises(ScalingError):
         integer_multiplier(np.array([np.pi, np.e]))
+
+
+def test_scale_rows_matches_row_by_row_scaling():
+    """The vectorised scaling gives each row the LCM of its own denominators, as a row-by-row
+    computation (Fraction per coefficient) does: rows of integers, of halves and quarters, of
+    sevenths, and empty rows."""
+    rng = np.random.default_rng(3)
+    choices = np.array([1.0, 2.0, 0.5, 0.25, 0.75, 1.25, 3 / 7, 2 / 3, 5.0])
+    dense = rng.choice(choices, size=(60, 25)) * (rng.random((60, 25)) < 0.3)
+    dense[:5] = np.round(dense[:5])  # integer rows keep factor 1
+    dense[5:8] = 0.0  # empty rows
+    matrix, upper = sp.csr_matrix(dense), rng.random(60) * 10
+    scaled, scaled_upper = scale_rows(matrix, upper)
+    for row in range(60):
+        coefs = dense[row][dense[row] != 0]
+        factor = math.lcm(*(Fraction(float(c)).limit_denominator(10**6).denominator for c in coefs)) if coefs.size else 1
+        assert np.array_equal(scaled.toarray()[row], np.round(dense[row] * factor)), row
+        assert scaled_upper[row] == math.floor(upper[row] * factor + 1e-12), row
+    assert np.all(scaled.data == np.round(scaled.data))
+    with pytest.raises(ScalingError):
+        scale_rows(sp.csr_matrix(np.array([[np.pi, np.e]])), np.ones(1))  # an LCM over 10^9
 
 
 def test_cpsat_reports_contract_units():
